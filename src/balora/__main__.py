@@ -1,0 +1,5 @@
+import sys
+
+from balora.cli import main
+
+sys.exit(main())

@@ -1,0 +1,139 @@
+"""The `balora` command line: a mapping from command name to a function.
+
+A command's signature is its schema and its docstring is its --help. A parameter annotated
+with a dataclass becomes one flag per field (the field's help text is the flag's help);
+``**method_options`` stands for the option dataclasses of every registered method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import sys
+import types
+import typing
+
+from balora.errors import TrainingFailure, UserError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad flags get one line and exit code 2, without the usage block."""
+
+    def error(self, message: str):
+        raise UserError(f"{self.prog}: {message}")
+
+
+def _unwrap_optional(annotation):
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0]
+    return annotation
+
+
+def add_field_flag(parser: argparse.ArgumentParser, name: str, annotation, default, help: str, required=False):
+    annotation = _unwrap_optional(annotation)
+    flag = f"--{name}"
+    if annotation is bool:
+        parser.add_argument(flag, action="store_true", default=default, help=help)
+    elif typing.get_origin(annotation) is list:
+        parser.add_argument(flag, nargs="+", type=typing.get_args(annotation)[0], default=default, help=help)
+    else:
+        shown = "" if default is None or required else f" (default: {default})"
+        parser.add_argument(flag, type=annotation, default=default, required=required, help=help + shown)
+
+
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+    hints = typing.get_type_hints(cls)
+    group = parser.add_argument_group(cls.__name__, (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None)
+    for field in dataclasses.fields(cls):
+        add_field_flag(group, field.name, hints[field.name], field.default, field.metadata.get("help", ""),
+                       required=field.metadata.get("required", False))
+
+
+def from_namespace(cls: type, namespace: argparse.Namespace):
+    return cls(**{field.name: getattr(namespace, field.name) for field in dataclasses.fields(cls)})
+
+
+def docstring_params(func) -> dict[str, str]:
+    """Help text of plain parameters from a Google-style ``Args:`` section."""
+    doc = inspect.getdoc(func) or ""
+    helps, in_args = {}, False
+    for line in doc.splitlines():
+        if line.strip() == "Args:":
+            in_args = True
+        elif in_args and ":" in line and line.startswith("    "):
+            name, text = line.strip().split(":", 1)
+            helps[name.strip()] = text.strip()
+    return helps
+
+
+def build_command_parser(subparsers, name: str, func, option_classes: list[type]):
+    doc = inspect.getdoc(func) or ""
+    parser = subparsers.add_parser(name, help=doc.splitlines()[0] if doc else None,
+                                   description=doc.split("\nArgs:")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    hints = typing.get_type_hints(func)
+    helps = docstring_params(func)
+    for param in inspect.signature(func).parameters.values():
+        if param.kind is param.VAR_KEYWORD:
+            for cls in option_classes:
+                add_dataclass_flags(parser, cls)
+        elif dataclasses.is_dataclass(hints.get(param.name)):
+            add_dataclass_flags(parser, hints[param.name])
+        elif param.kind is param.VAR_POSITIONAL or param.default is inspect.Parameter.empty:
+            parser.add_argument(param.name, type=_unwrap_optional(hints.get(param.name, str)),
+                                help=helps.get(param.name, ""))
+        else:
+            add_field_flag(parser, param.name, hints.get(param.name, str), param.default, helps.get(param.name, ""))
+    return parser
+
+
+def call_command(func, namespace: argparse.Namespace, option_classes: list[type]):
+    hints = typing.get_type_hints(func)
+    args, kwargs = [], {}
+    for param in inspect.signature(func).parameters.values():
+        if param.kind is param.VAR_KEYWORD:
+            kwargs.update({cls.__name__: from_namespace(cls, namespace) for cls in option_classes})
+        elif dataclasses.is_dataclass(hints.get(param.name)):
+            kwargs[param.name] = from_namespace(hints[param.name], namespace)
+        else:
+            kwargs[param.name] = getattr(namespace, param.name)
+    return func(*args, **kwargs)
+
+
+def quiet_libraries() -> None:
+    """balora reports what matters itself (e.g. the new task head); library chatter hides it."""
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from balora.commands import COMMANDS
+    from balora.methods import all_option_classes
+
+    quiet_libraries()
+    option_classes = all_option_classes()
+    parser = OneLineParser(prog="balora", description="Budget-aware parameter-efficient fine-tuning.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name, func in COMMANDS.items():
+        build_command_parser(subparsers, name, func, option_classes)
+    try:
+        namespace = parser.parse_args(argv)
+        if namespace.command is None:
+            parser.print_help()
+            return 2
+        call_command(COMMANDS[namespace.command], namespace, option_classes)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return UserError.exit_code
+    except TrainingFailure as err:
+        print(f"error: {err}", file=sys.stderr)
+        return TrainingFailure.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: the experiment is marked unfinished; rerun with --resume to continue", file=sys.stderr)
+        return 130
+    return 0

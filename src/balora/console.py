@@ -1,0 +1,34 @@
+"""Console lines that also go to the experiment's training_log.txt (main process only)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+class Console:
+    def __init__(self, quiet: bool = False):
+        self.log_path: Path | None = None
+        self.pending: list[str] = []  # lines printed before the experiment folder exists
+        self.quiet = quiet or not is_main_process()
+
+    def attach(self, log_path: Path) -> None:
+        self.log_path = log_path
+        with open(log_path, "a") as handle:
+            handle.writelines(line + "\n" for line in self.pending)
+        self.pending.clear()
+
+    def say(self, line: str) -> None:
+        if self.quiet:
+            return
+        print(line, file=sys.stdout, flush=True)
+        if self.log_path is None:
+            self.pending.append(line)
+        else:
+            with open(self.log_path, "a") as handle:
+                handle.write(line + "\n")

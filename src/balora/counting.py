@@ -1,0 +1,72 @@
+"""One parameter accounting for every method.
+
+- adapter: trainable parameters outside the task head. This is what a budget counts: LoRA's A
+  and B matrices, or the unfrozen backbone weights of full / partial fine-tuning.
+- head: the freshly initialised task head (always trained).
+- trainable = adapter + head; total = every parameter of the model as trained (base + adapter + head).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+
+from torch import nn
+
+from balora.modeling import linear_shape
+
+# PEFT keeps a frozen copy of every module it trains a replacement for; it is not part of the model.
+_PEFT_COPY = ".original_module."
+_PEFT_PREFIX = "base_model.model."
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    adapter: int
+    head: int
+    trainable: int
+    total: int
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def lora_parameter_count(shapes: Mapping[str, tuple[int, int]], ranks: Mapping[str, int]) -> int:
+    """A rank-r adapter on an (in=m, out=n) matrix holds r*m (A) + r*n (B) parameters."""
+    return sum(ranks[name] * (m + n) for name, (m, n) in shapes.items() if name in ranks)
+
+
+def module_matches(name: str, targets: Iterable[str]) -> bool:
+    """PEFT's rule for a list of target names: the module's name ends with one of them."""
+    return any(name == t or name.endswith("." + t) for t in targets)
+
+
+def target_module_shapes(
+    model: nn.Module, targets: Iterable[str], exclude: Iterable[str] = ()
+) -> dict[str, tuple[int, int]]:
+    """Full name -> (in_features, out_features) of every module LoRA would adapt, in model order."""
+    targets, exclude = list(targets), tuple(exclude)
+    return {
+        name: linear_shape(module)
+        for name, module in model.named_modules()
+        if module_matches(name, targets) and not name.split(".")[0] in exclude and not list(module.children())
+    }
+
+
+def _is_head(name: str, head_modules: Iterable[str]) -> bool:
+    name = name.removeprefix(_PEFT_PREFIX)
+    return name.split(".")[0] in set(head_modules)
+
+
+def count_parameters(model: nn.Module, head_modules: Iterable[str]) -> ParameterCounts:
+    head_modules = list(head_modules)
+    head = trainable = total = 0
+    for name, param in model.named_parameters():
+        if _PEFT_COPY in name:
+            continue
+        total += param.numel()
+        if param.requires_grad:
+            trainable += param.numel()
+            if _is_head(name, head_modules):
+                head += param.numel()
+    return ParameterCounts(adapter=trainable - head, head=head, trainable=trainable, total=total)

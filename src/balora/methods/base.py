@@ -1,0 +1,52 @@
+"""The small interface through which a fine-tuning method plugs into the pipeline.
+
+A method is data: a name, the dataclasses holding its flags, and a ``prepare`` function that
+turns the loaded model into the model to train (freezing, wrapping in PEFT, running any phase
+that must happen before training). Anything it needs during training goes in as Trainer
+callbacks, so the training loop never asks which method it is running.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from balora.config import TrainConfig
+
+
+@dataclass
+class MethodContext:
+    """What a method may use while preparing the model."""
+
+    config: TrainConfig
+    options: dict[type, Any]  # the method's option dataclasses, by class
+    head_modules: list[str]
+    train_dataset: Any  # tokenised training split
+    collator: Callable
+    say: Callable[[str], None]  # print a line to the console and the training log
+    experiment_dir: Path | None = None
+    resumed_artifacts: dict[str, Any] = field(default_factory=dict)  # artifacts of the run being resumed
+
+    def option(self, cls: type):
+        return self.options[cls]
+
+
+@dataclass
+class PreparedModel:
+    model: nn.Module
+    callbacks: list = field(default_factory=list)
+    artifacts: dict[str, Any] = field(default_factory=dict)  # file name -> JSON written to the experiment folder
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)  # extra fields for results_final.json
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    summary: str
+    option_classes: tuple[type, ...]
+    prepare: Callable[[nn.Module, MethodContext], PreparedModel]

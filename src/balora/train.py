@@ -1,0 +1,171 @@
+"""`balora train`: data -> model -> method -> training -> evaluation -> results on disk.
+
+Read top to bottom: everything that can reject the input happens before the experiment folder
+is created, so bad input never leaves a half-written experiment behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from balora.config import TrainConfig
+from balora.console import Console, is_main_process
+from balora.counting import count_parameters
+from balora.data import get_dataset_spec, load_task_data
+from balora.data.tokenize import padding_collator, tokenize_splits
+from balora.errors import TrainingFailure, UserError
+from balora.methods import MethodContext, get_method
+from balora.metrics import classification_metrics
+from balora.modeling import load_classifier, load_tokenizer
+from balora.results import ExperimentDir, git_commit, library_versions, read_json
+from balora.training.callbacks import EpochReport, LossWatch, peak_memory_mb
+from balora.training.trainer import build_trainer
+
+_PIPELINE_FILES = {"config.json", "status.json", "results_final.json"}
+
+
+def resolved_settings(config: TrainConfig, options: dict[type, object]) -> dict:
+    settings = dataclasses.asdict(config)
+    for option in options.values():
+        settings.update(dataclasses.asdict(option))
+    return settings
+
+
+def method_artifacts(experiment: ExperimentDir) -> dict:
+    """JSON files a method wrote in an earlier, interrupted run (e.g. BA-LoRA's rank allocation)."""
+    return {p.name: read_json(p) for p in experiment.path.glob("*.json") if p.name not in _PIPELINE_FILES}
+
+
+def save_predictions(path: Path, labels, logits) -> None:
+    frame = pd.DataFrame({"label": labels, "prediction": logits.argmax(-1)})
+    for k in range(logits.shape[1]):
+        frame[f"logit_{k}"] = logits[:, k]
+    tmp = path.with_suffix(".tmp")
+    frame.to_csv(tmp, index_label="index")
+    tmp.replace(path)
+
+
+def best_epoch(log_history: list[dict], metric: str) -> float | None:
+    evals = [entry for entry in log_history if f"eval_{metric}" in entry]
+    return max(evals, key=lambda e: e[f"eval_{metric}"])["epoch"] if evals else None
+
+
+def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> dict:
+    """Fine-tune one model on one dataset with one method and write its experiment folder."""
+    console = console or Console()
+    say = console.say
+    started = time.perf_counter()
+
+    # --- Validate everything that can be validated without touching the disk.
+    method = get_method(config.peft_method)
+    options = {cls: options[cls] for cls in method.option_classes}
+    spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column)
+    settings = resolved_settings(config, options)
+    experiment = ExperimentDir(config.results_dir, config.experiment_name)
+    mode = experiment.check_can_start(config.overwrite, config.resume, settings)
+
+    # --- Data and model.
+    data = load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
+                          config.train_samples, config.seed)
+    spec, sizes = data.spec, data.sizes()
+    say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
+        f"test {sizes['test']:,}; {spec.num_labels} classes; best epoch by validation {spec.metric}")
+    tokenizer = load_tokenizer(config.model_name_or_path)
+    tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
+    collator = padding_collator(tokenizer)
+    loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names)
+    setup_seconds = time.perf_counter() - started
+
+    # --- From here on the experiment folder exists.
+    if is_main_process():
+        experiment.start(mode, settings)
+        console.attach(experiment.file("training_log.txt"))
+        if mode == "resume":
+            say(f"--- resuming {experiment.path}")
+    try:
+        context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
+                                train_dataset=tokenized["train"], collator=collator, say=say,
+                                experiment_dir=experiment.path,
+                                resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {})
+        prepared = method.prepare(loaded.model, context)
+        counts = count_parameters(prepared.model, loaded.head_modules)
+        say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
+            f"of {counts.total:,} ({100 * counts.trainable / counts.total:.2f}%)")
+        if is_main_process():
+            for name, artifact in prepared.artifacts.items():
+                experiment.write_json(name, artifact)
+
+        loss_watch = LossWatch(method.name)
+        report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
+                             loss_watch, spec.metric)
+        trainer = build_trainer(prepared.model, config, experiment.checkpoints, tokenized, collator, tokenizer,
+                                spec.label_names, spec.metric, [loss_watch, report, *prepared.callbacks])
+
+        # --- Train; the best epoch by validation metric is restored at the end.
+        train_started = time.perf_counter()
+        trainer.train(resume_from_checkpoint=experiment.latest_checkpoint() if mode == "resume" else None)
+        train_seconds = time.perf_counter() - train_started
+
+        # --- Evaluate the kept model once on validation and once on test.
+        eval_started = time.perf_counter()
+        validation = trainer.predict(tokenized["validation"])
+        test = trainer.predict(tokenized["test"])
+        eval_seconds = time.perf_counter() - eval_started
+    except UserError:
+        experiment.discard_if_new()
+        raise
+    except (TrainingFailure, KeyboardInterrupt) as err:
+        if is_main_process():
+            experiment.set_status("failed" if isinstance(err, TrainingFailure) else "running", error=str(err))
+        raise
+
+    val_metrics = classification_metrics(validation.label_ids, validation.predictions.argmax(-1), spec.label_names)
+    test_metrics = classification_metrics(test.label_ids, test.predictions.argmax(-1), spec.label_names,
+                                          detailed=True)
+    say(f"Validation {spec.metric}: {val_metrics[spec.metric]:.4f}")
+    say(f"Test accuracy: {100 * test_metrics['accuracy']:.2f}%"
+        + (f", test {spec.metric}: {test_metrics[spec.metric]:.4f}" if spec.metric != "accuracy" else ""))
+
+    results = {
+        "experiment_name": config.experiment_name,
+        "status": "completed",
+        "method": method.name,
+        "dataset": spec.name,
+        "model_name_or_path": config.model_name_or_path,
+        "seed": config.seed,
+        "headline_metric": spec.metric,
+        "metrics": {"validation": val_metrics, "test": test_metrics},
+        "best_epoch": best_epoch(trainer.state.log_history, spec.metric),
+        "parameters": counts.as_dict(),
+        "data": {"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
+                 "label_names": list(spec.label_names)},
+        "timing": {"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
+                   "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
+                   "optimizer_steps": trainer.state.global_step},
+        "peak_memory": peak_memory_mb(),
+        "method_summary": prepared.summary,
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "config": settings,
+    }
+    if is_main_process():
+        # Name the base model as the user did, not by this machine's path to it.
+        for adapter_config in getattr(trainer.model, "peft_config", {}).values():
+            adapter_config.base_model_name_or_path = config.model_name_or_path
+        staged = experiment.path / "model_checkpoint.tmp"
+        shutil.rmtree(staged, ignore_errors=True)
+        trainer.save_model(str(staged))
+        shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
+        staged.replace(experiment.model_checkpoint)
+        save_predictions(experiment.file("test_predictions.csv"), test.label_ids, np.asarray(test.predictions))
+        experiment.write_json("results_final.json", results)
+        shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
+        experiment.set_status("completed")
+    say(f"Results: {experiment.path}")
+    return results

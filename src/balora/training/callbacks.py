@@ -1,0 +1,109 @@
+"""Trainer callbacks the pipeline adds for every method."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
+
+from balora.errors import TrainingFailure
+
+
+class NonFiniteLoss(TrainingFailure):
+    pass
+
+
+class LossWatch(TrainerCallback):
+    """Checks every training loss as the model computes it and keeps the epoch's mean.
+
+    The Trainer averages losses between log steps and by default filters NaN/inf out of its
+    logs, so a diverged run would otherwise end with silently meaningless metrics. A forward
+    hook sees each micro-batch's loss the moment it exists.
+    """
+
+    def __init__(self, method: str):
+        self.method = method
+        self.state = None
+        self.handle = None
+        self.loss_sum = 0.0
+        self.loss_count = 0
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.state = state
+        if self.handle is None and model is not None:
+            self.handle = model.register_forward_hook(self._check)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.handle is not None:
+            self.handle.remove()
+            self.handle = None
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.loss_sum, self.loss_count = 0.0, 0
+
+    def epoch_loss(self) -> float | None:
+        return self.loss_sum / self.loss_count if self.loss_count else None
+
+    def _check(self, module, inputs, output):
+        loss = getattr(output, "loss", None)
+        if not module.training or loss is None:
+            return
+        value = loss.detach().float().item()
+        if not math.isfinite(value):
+            step = self.state.global_step + 1 if self.state else "?"
+            epoch = f"{self.state.epoch:.2f}" if self.state and self.state.epoch is not None else "?"
+            raise NonFiniteLoss(
+                f"non-finite training loss ({value}) at step {step} (epoch {epoch}) with method {self.method}; "
+                "try a lower --learning_rate, more --warmup_ratio or --max_grad_norm 1.0"
+            )
+        self.loss_sum += value
+        self.loss_count += 1
+
+
+class EpochReport(TrainerCallback):
+    """Prints one line per epoch and records the curve in metrics.jsonl."""
+
+    def __init__(self, say, record, loss_watch: LossWatch, metric: str):
+        self.say, self.record, self.loss_watch, self.metric = say, record, loss_watch, metric
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or not logs or "loss" not in logs:
+            return
+        grad_norm = logs.get("grad_norm")
+        if grad_norm is not None and not math.isfinite(float(grad_norm)):
+            self.say(f"WARNING: non-finite gradient norm ({grad_norm}) at step {state.global_step}; "
+                     "the step was clipped or skipped")
+        self.record({"type": "train", "step": state.global_step, "epoch": state.epoch,
+                     **{k: v for k, v in logs.items() if isinstance(v, (int, float))}})
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not state.is_world_process_zero or not metrics or state.epoch is None:
+            return
+        epoch = round(state.epoch)
+        train_loss = self.loss_watch.epoch_loss()
+        self.record({"type": "eval", "split": "validation", "step": state.global_step, "epoch": state.epoch,
+                     "train_loss": train_loss, **{k.removeprefix("eval_"): v for k, v in metrics.items()}})
+        parts = [f"Loss: {train_loss:.4f}" if train_loss is not None else None,
+                 f"Val loss: {metrics['eval_loss']:.4f}" if "eval_loss" in metrics else None,
+                 f"Accuracy: {100 * metrics['eval_accuracy']:.1f}%"]
+        if self.metric != "accuracy":
+            parts.append(f"{self.metric.replace('_', ' ').title()}: {metrics[f'eval_{self.metric}']:.4f}")
+        self.say(f"Epoch {epoch}/{round(args.num_train_epochs)}: " + ", ".join(p for p in parts if p))
+
+
+class QuietProgress(ProgressCallback):
+    """Progress bars without the Trainer's raw log dicts in between (EpochReport prints those)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
+
+def peak_memory_mb() -> dict[str, float]:
+    import resource
+
+    peak = {"cpu_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if torch.cuda.is_available():
+        peak["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return peak

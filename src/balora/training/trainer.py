@@ -1,0 +1,74 @@
+"""Building the transformers Trainer from an experiment's settings.
+
+The same command runs unchanged under ``accelerate launch`` or ``torchrun``: the Trainer
+reads the process group from the environment.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from transformers import Trainer, TrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+from balora.config import TrainConfig
+from balora.metrics import trainer_metrics
+from balora.training.callbacks import QuietProgress
+
+
+def logging_interval(train_size: int, config: TrainConfig) -> int:
+    """About 20 points per epoch on the training curve, at least one per optimizer step."""
+    steps_per_epoch = math.ceil(train_size / (config.batch_size * config.gradient_accumulation_steps))
+    return max(1, steps_per_epoch // 20)
+
+
+def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train_size: int) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type="linear",
+        warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all optimizer steps
+        max_grad_norm=config.max_grad_norm,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,  # with load_best_model_at_end the best checkpoint is kept as well
+        load_best_model_at_end=True,
+        metric_for_best_model=metric,
+        greater_is_better=True,
+        logging_strategy="steps",
+        logging_steps=logging_interval(train_size, config),
+        logging_nan_inf_filter=False,  # a NaN must show, not be averaged away
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=config.num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        report_to=[] if config.report_to == "none" else [config.report_to],
+        disable_tqdm=False,
+        save_only_model=False,  # optimizer and scheduler state are needed to --resume
+    )
+
+
+def build_trainer(model, config: TrainConfig, output_dir: Path, datasets: dict, collator, tokenizer,
+                  label_names, metric: str, callbacks: list) -> Trainer:
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, output_dir, metric, len(datasets["train"])),
+        train_dataset=datasets["train"],
+        eval_dataset=datasets["validation"],
+        data_collator=collator,
+        processing_class=tokenizer,
+        compute_metrics=trainer_metrics(label_names),
+        callbacks=callbacks,
+    )
+    trainer.remove_callback(PrinterCallback)
+    if trainer.pop_callback(ProgressCallback) is not None:
+        trainer.add_callback(QuietProgress)
+    return trainer
