@@ -15,7 +15,8 @@ class Console:
     def __init__(self, quiet: bool = False):
         self.log_path: Path | None = None
         self.pending: list[str] = []  # lines printed before the experiment folder exists
-        self.quiet = quiet or not is_main_process()
+        self.quiet = quiet  # log to the file only
+        self.silent = not is_main_process()
 
     def attach(self, log_path: Path) -> None:
         self.log_path = log_path
@@ -24,9 +25,10 @@ class Console:
         self.pending.clear()
 
     def say(self, line: str) -> None:
-        if self.quiet:
+        if self.silent:
             return
-        print(line, file=sys.stdout, flush=True)
+        if not self.quiet:
+            print(line, file=sys.stdout, flush=True)
         if self.log_path is None:
             self.pending.append(line)
         else:

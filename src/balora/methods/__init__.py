@@ -24,4 +24,21 @@ def all_option_classes() -> list[type]:
     return seen
 
 
-__all__ = ["METHODS", "Method", "MethodContext", "PreparedModel", "all_option_classes", "get_method"]
+
+
+def build_options(**settings) -> dict[type, object]:
+    """Every method's option dataclasses from flat settings (unknown names are an error)."""
+    import dataclasses
+
+    classes = all_option_classes()
+    known = {f.name for cls in classes for f in dataclasses.fields(cls)}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise UserError(f"unknown method settings: {', '.join(unknown)}")
+    return {
+        cls: cls(**{f.name: settings[f.name] for f in dataclasses.fields(cls) if f.name in settings})
+        for cls in classes
+    }
+
+
+__all__ = ["METHODS", "Method", "MethodContext", "PreparedModel", "all_option_classes", "build_options", "get_method"]
