@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -132,5 +133,8 @@ def linear_shape(module: nn.Module) -> tuple[int, int]:
     raise UserError(f"target module of type {type(module).__name__} is not a linear layer")
 
 
-def device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+def training_device() -> torch.device:
+    """The device the Trainer will train on: this process's GPU under torchrun, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")

@@ -23,7 +23,7 @@ from balora.errors import TrainingFailure, UserError
 from balora.methods import MethodContext, get_method
 from balora.metrics import classification_metrics
 from balora.modeling import load_classifier, load_tokenizer
-from balora.results import ExperimentDir, git_commit, library_versions, read_json
+from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.callbacks import EpochReport, LossWatch, peak_memory_mb
 from balora.training.trainer import build_trainer
 
@@ -49,6 +49,15 @@ def save_predictions(path: Path, labels, logits) -> None:
     tmp = path.with_suffix(".tmp")
     frame.to_csv(tmp, index_label="index")
     tmp.replace(path)
+
+
+def name_base_model(checkpoint: Path, name: str) -> None:
+    """Record the base model as the user named it, not by this machine's path to it."""
+    adapter_config = checkpoint / "adapter_config.json"
+    if adapter_config.exists():
+        settings = read_json(adapter_config)
+        settings["base_model_name_or_path"] = name
+        atomic_write_json(adapter_config, settings)
 
 
 def best_epoch(log_history: list[dict], metric: str) -> float | None:
@@ -155,12 +164,10 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         "config": settings,
     }
     if is_main_process():
-        # Name the base model as the user did, not by this machine's path to it.
-        for adapter_config in getattr(trainer.model, "peft_config", {}).values():
-            adapter_config.base_model_name_or_path = config.model_name_or_path
         staged = experiment.path / "model_checkpoint.tmp"
         shutil.rmtree(staged, ignore_errors=True)
         trainer.save_model(str(staged))
+        name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
         save_predictions(experiment.file("test_predictions.csv"), test.label_ids, np.asarray(test.predictions))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from balora.errors import UserError
+from balora.methods.ba_lora.method import BA_LORA
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.finetune import FULL, PARTIAL
 from balora.methods.lora.method import LORA
 
-METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA)}
+METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA, BA_LORA)}
 
 
 def get_method(name: str) -> Method:

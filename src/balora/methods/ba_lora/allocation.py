@@ -41,6 +41,13 @@ def minimum_budget(shapes: Mapping[str, tuple[int, int]], min_rank: int) -> int:
     return min_rank * sum(module_costs(shapes).values())
 
 
+def check_budget(shapes: Mapping[str, tuple[int, int]], budget: int, min_rank: int) -> None:
+    floor = minimum_budget(shapes, min_rank)
+    if budget < floor:
+        raise UserError(f"--param_budget {budget:,} is below the minimum any assignment needs: {floor:,} "
+                        f"(rank {min_rank} on {len(shapes)} modules); raise the budget or lower the minimum rank")
+
+
 def ideal_ranks(scores: Sequence[float], costs: Sequence[int], budget: float, low: int, high: int) -> list[float]:
     """Real ranks r_i = clip(lam * s_i, low, high) with sum(r_i * c_i) = budget (or all at a bound)."""
     if budget >= high * sum(costs):
@@ -90,12 +97,9 @@ def allocate_ranks(
     """Ranks within [min_rank, max_rank] that spend the most of ``budget`` any assignment can."""
     if not 0 <= min_rank <= max_rank:
         raise UserError(f"rank bounds must satisfy 0 <= min_rank <= max_rank (got {min_rank}, {max_rank})")
+    check_budget(shapes, budget, min_rank)
     names = list(shapes)
     costs_by_name = module_costs(shapes)
-    floor = minimum_budget(shapes, min_rank)
-    if budget < floor:
-        raise UserError(f"--param_budget {budget:,} is below the minimum any assignment needs: {floor:,} "
-                        f"(rank {min_rank} on {len(names)} modules); raise the budget or lower --ba_lora_min_rank")
     # Totals only come in multiples of the costs' gcd: work in those units.
     unit = reduce(math.gcd, costs_by_name.values())
     costs = [costs_by_name[n] // unit for n in names]

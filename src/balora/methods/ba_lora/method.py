@@ -1,0 +1,142 @@
+"""BA-LoRA: importance from one short gradient pass, exact-budget ranks, warm start, then LoRA.
+
+The four phases run inside ``prepare``; phase 4 hands a plain PEFT LoRA model (per-module ranks
+in ``rank_pattern``) to the ordinary training loop, so the saved adapter is a plain PEFT adapter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from balora.methods.ba_lora.allocation import allocate_ranks, check_budget, uniform_budget
+from balora.methods.ba_lora.config import BaLoraOptions
+from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
+from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
+from balora.methods.base import Method, MethodContext, PreparedModel
+from balora.methods.budget import BudgetOptions
+from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.model import anchored, resolve_targets, wrap_with_lora
+from balora.modeling import layer_index, training_device
+
+
+def choose_examples(train_size: int, wanted: int, calibration_size: int, seed: int) -> tuple[list[int], list[int]]:
+    """Gradient samples, then a held calibration batch from the rest (or from the samples if none is left)."""
+    order = torch.randperm(train_size, generator=torch.Generator().manual_seed(seed)).tolist()
+    samples = order[:min(wanted, train_size)]
+    held = order[len(samples):len(samples) + calibration_size]
+    return samples, held or samples[:calibration_size]
+
+
+def batches(dataset, indices: list[int], collator, batch_size: int, device: torch.device):
+    loader = DataLoader(dataset.select(indices), batch_size=batch_size, collate_fn=collator)
+    for batch in loader:
+        yield {key: value.to(device) for key, value in batch.items()}
+
+
+def ranks_by_layer(ranks: dict[str, int]) -> list[str]:
+    grouped = defaultdict(list)
+    for name, rank in ranks.items():
+        grouped[layer_index(name)].append(rank)
+    return [f"{'Layer ' + str(i) if i is not None else 'Other'}: ranks {grouped[i]}"
+            for i in sorted(grouped, key=lambda i: (i is None, i or 0))]
+
+
+def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
+    lora, options = ctx.option(LoraOptions), ctx.option(BaLoraOptions)
+    config, say = ctx.config, ctx.say
+    shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
+    budget = ctx.option(BudgetOptions).param_budget
+    if budget is None:
+        budget = uniform_budget(shapes, options.ba_lora_base_rank)
+        say(f"Budget: {budget:,} adapter parameters (uniform LoRA at rank {options.ba_lora_base_rank} "
+            f"on {len(shapes)} target matrices)")
+    check_budget(shapes, budget, options.min_rank)  # refuse before spending a gradient pass
+    seconds, artifacts, start = {}, {}, WarmStart(reason="not requested")
+    device = training_device()
+    model.to(device)
+
+    resumed = ctx.resumed_artifacts.get("rank_allocation.json")
+    if resumed:  # the checkpoint holds the trained adapter; only the ranks are needed to rebuild it
+        ranks = {name: entry["rank"] for name, entry in resumed["modules"].items()}
+        say("Resuming: rank allocation read from rank_allocation.json; phases 1-3 skipped")
+    else:
+        say("[Phase 1/4] Importance")
+        started = time.perf_counter()
+        samples, calibration = choose_examples(len(ctx.train_dataset), options.ba_lora_gradient_samples,
+                                               config.batch_size, config.seed)
+        gradient_pass = accumulate_gradients(
+            model, shapes, batches(ctx.train_dataset, shard(samples), ctx.collator, config.batch_size, device),
+            num_examples=len(samples))
+        modules = dict(model.named_modules())
+        scores = importance_scores(gradient_pass.gradients, modules, options.ba_lora_importance)
+        seconds["importance_seconds"] = time.perf_counter() - started
+        say(f"Measured {len(scores)} target matrices on {len(samples):,} gradient samples; "
+            f"average loss {gradient_pass.mean_loss:.4f} ({options.ba_lora_importance})")
+        artifacts["importance.json"] = {
+            "measure": options.ba_lora_importance, "scores": scores, "mean_loss": gradient_pass.mean_loss,
+            "num_examples": len(samples), "sample_indices": samples, "calibration_indices": calibration}
+
+        say("[Phase 2/4] Allocation")
+        started = time.perf_counter()
+        allocation_scores = dict.fromkeys(scores, 1.0) if options.ba_lora_use_uniform_ranks else scores
+        allocation = allocate_ranks(shapes, allocation_scores, budget, options.min_rank, options.max_rank)
+        seconds["allocation_seconds"] = time.perf_counter() - started
+        ranks = allocation.ranks
+        for line in ranks_by_layer(ranks):
+            say(line)
+        say(f"Total parameters: {allocation.allocated:,} (budget {budget:,})")
+        artifacts["rank_allocation.json"] = {
+            "budget": budget, "allocated": allocation.allocated, "slack": allocation.slack,
+            "min_rank": options.min_rank, "max_rank": options.max_rank, "base_rank": options.ba_lora_base_rank,
+            "importance_measure": options.ba_lora_importance, "uniform_ranks": options.ba_lora_use_uniform_ranks,
+            "modules": {name: {"shape": list(shapes[name]), "importance": scores[name], "rank": rank,
+                               "parameters": rank * sum(shapes[name])} for name, rank in ranks.items()}}
+
+        if options.ba_lora_use_warmstart:
+            say("[Phase 3/4] Warm start")
+            started = time.perf_counter()
+            calibration_batch = next(batches(ctx.train_dataset, calibration, ctx.collator, len(calibration), device))
+            start = warm_start(model, gradient_pass.gradients, ranks, calibration_batch,
+                               options.ba_lora_warmstart_basis, config.seed)
+            seconds["warmstart_seconds"] = time.perf_counter() - started
+            if start.applied:
+                say(f"Initialised {len(start.lora_a)} modules (step {start.eta:.3g}; calibration loss "
+                    f"{start.loss_before:.4f} -> {start.loss_after:.4f})")
+            else:
+                say(f"WARNING: No gradients available for warm-start ({start.reason}); using zero init")
+        else:
+            say("[Phase 3/4] Warm start: off (standard LoRA init)")
+        del gradient_pass
+
+    say("[Phase 4/4] Train")
+    active = {name: rank for name, rank in ranks.items() if rank > 0}  # PEFT rejects rank 0
+    base = options.ba_lora_base_rank
+    # Same scaling as uniform LoRA at the base rank (alpha / base) for every module, unless rsLoRA.
+    alpha_pattern = {} if lora.use_rslora else {anchored(n): lora.lora_alpha * r / base for n, r in active.items()}
+    peft_model = wrap_with_lora(
+        model, list(active), ctx.head_modules, rank=base, alpha=lora.lora_alpha, dropout=lora.lora_dropout,
+        use_rslora=lora.use_rslora, rank_pattern={anchored(n): r for n, r in active.items()},
+        alpha_pattern=alpha_pattern)
+    initialised = load_into_peft(peft_model, start) if start.applied else 0
+    return PreparedModel(
+        peft_model, artifacts=artifacts, phase_seconds=seconds,
+        summary={"budget": budget, "allocated": sum(r * sum(shapes[n]) for n, r in active.items()),
+                 "rank_pattern": ranks, "target_modules": sorted({n.split(".")[-1] for n in shapes}),
+                 "num_target_matrices": len(shapes), "warm_start": {
+                     "requested": options.ba_lora_use_warmstart, "modules_initialised": initialised,
+                     "eta": start.eta, "calibration_loss_before": start.loss_before,
+                     "calibration_loss_after": start.loss_after, "fallback_reason": None if start.applied else start.reason}},
+    )
+
+
+BA_LORA = Method(
+    "ba_lora",
+    "Budget-aware LoRA: gradient importance, exact-budget rank allocation, warm start, then LoRA.",
+    (LoraOptions, BudgetOptions, BaLoraOptions),
+    prepare_ba_lora,
+)

@@ -1,0 +1,83 @@
+"""BA-LoRA through the whole pipeline on the tiny model."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from balora.errors import UserError
+from helpers import run_train
+
+# Tiny BERT: hidden 32, 2 layers; query/value matrices cost 64 per rank, 4 of them.
+UNIFORM_R8 = 4 * 8 * 64
+
+
+def ba_lora(tmp_path, data_dir, model_dir, **method_settings):
+    settings = {"ba_lora_gradient_samples": 40, **method_settings}
+    return run_train(tmp_path, data_dir, model_dir, peft_method="ba_lora", method_settings=settings)
+
+
+def test_default_budget_is_uniform_lora_at_the_base_rank_and_is_spent_exactly(tmp_path, tiny_data_dir,
+                                                                              tiny_model_dir):
+    results = ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, ba_lora_use_warmstart=True)
+    folder = tmp_path / "tiny"
+    allocation = json.loads((folder / "rank_allocation.json").read_text())
+    assert allocation["budget"] == UNIFORM_R8 and allocation["allocated"] == UNIFORM_R8
+    assert results["parameters"]["adapter"] == allocation["allocated"]
+    assert {"importance_seconds", "allocation_seconds", "warmstart_seconds", "train_seconds"} <= set(results["timing"])
+    importance = json.loads((folder / "importance.json").read_text())
+    assert importance["num_examples"] == 40 and len(importance["sample_indices"]) == 40
+    log = (folder / "training_log.txt").read_text()
+    for phase in ("[Phase 1/4] Importance", "[Phase 2/4] Allocation", "[Phase 3/4] Warm start",
+                  "[Phase 4/4] Train", "Layer 0: ranks [", f"Total parameters: {UNIFORM_R8:,} (budget {UNIFORM_R8:,})"):
+        assert phase in log
+    assert results["method_summary"]["warm_start"]["modules_initialised"] in (0, 4)
+
+
+def test_saved_adapter_is_plain_peft_with_per_module_ranks_and_reproduces_predictions(tmp_path, tiny_data_dir,
+                                                                                      tiny_model_dir):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1100, ba_lora_use_warmstart=True)
+    checkpoint = tmp_path / "tiny" / "model_checkpoint"
+    ranks = {name: entry["rank"] for name, entry in
+             json.loads((tmp_path / "tiny" / "rank_allocation.json").read_text())["modules"].items()}
+    assert len(set(ranks.values())) > 1  # 1100 is no multiple of a uniform rank's cost
+    base = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
+    model = PeftModel.from_pretrained(base, checkpoint).eval()
+    modules = dict(model.base_model.model.named_modules())
+    assert {name: modules[name].r["default"] for name in ranks} == ranks
+    from balora.data import get_dataset_spec, load_task_data
+
+    texts = load_task_data(get_dataset_spec("sst2"), str(tiny_data_dir)).splits["test"]["text"].tolist()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    with torch.no_grad():
+        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.numpy()
+    saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv")
+    assert (logits.argmax(-1) == saved["prediction"].to_numpy()).all()
+    np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=1e-5)
+
+
+def test_rank_zero_modules_are_left_out_of_the_targets(tmp_path, tiny_data_dir, tiny_model_dir):
+    results = ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=64 * 3, ba_lora_min_rank=0,
+                      ba_lora_max_rank=3)
+    pattern = results["method_summary"]["rank_pattern"]
+    assert 0 in pattern.values()
+    adapter = json.loads((tmp_path / "tiny" / "model_checkpoint" / "adapter_config.json").read_text())
+    zero = [name for name, rank in pattern.items() if rank == 0]
+    assert not any(name in adapter["target_modules"] for name in zero)
+    assert results["parameters"]["adapter"] == 64 * 3
+
+
+def test_uniform_ranks_ablation_uses_equal_ranks(tmp_path, tiny_data_dir, tiny_model_dir):
+    results = ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, ba_lora_use_uniform_ranks=True)
+    assert set(results["method_summary"]["rank_pattern"].values()) == {8}
+
+
+def test_budget_below_the_minimum_fails_before_anything_is_written(tmp_path, tiny_data_dir, tiny_model_dir):
+    with pytest.raises(UserError, match="below the minimum any assignment needs: 1,024"):
+        ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1000, ba_lora_min_rank=4)
+    assert not (tmp_path / "tiny").exists()
