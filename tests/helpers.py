@@ -13,3 +13,27 @@ def run_train(results_dir, data_dir, model_dir, *, method_settings=None, **setti
                     results_dir=str(results_dir), epochs=2, batch_size=8, learning_rate=5e-3, peft_method="lora")
     config = TrainConfig(**{**defaults, **settings})
     return train(config, build_options(**(method_settings or {})), Console(quiet=True))
+
+
+def reload_with_plain_peft(experiment_dir, data_dir, model_dir):
+    """Rebuild the adapter with nothing but transformers + peft; assert it reproduces the saved predictions."""
+    import numpy as np
+    import pandas as pd
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from balora.data import get_dataset_spec, load_task_data
+
+    checkpoint = experiment_dir / "model_checkpoint"
+    base = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=2)
+    model = PeftModel.from_pretrained(base, checkpoint).eval()
+    # the test split here is carved from train: rebuild it the way the pipeline did
+    texts = load_task_data(get_dataset_spec("sst2"), str(data_dir)).splits["test"]["text"].tolist()
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    with torch.no_grad():
+        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.numpy()
+    saved = pd.read_csv(experiment_dir / "test_predictions.csv")
+    assert (logits.argmax(-1) == saved["prediction"].to_numpy()).all()
+    np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=1e-5)
+    return model

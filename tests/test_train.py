@@ -2,14 +2,12 @@
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from balora.errors import UserError
 from balora.training.callbacks import NonFiniteLoss
-from helpers import run_train
+from helpers import reload_with_plain_peft, run_train
 
 
 def test_results_layout_and_contents(tmp_path, tiny_data_dir, tiny_model_dir):
@@ -39,23 +37,8 @@ def test_results_layout_and_contents(tmp_path, tiny_data_dir, tiny_model_dir):
 
 def test_saved_adapter_reloads_with_plain_peft_and_reproduces_test_predictions(tmp_path, tiny_data_dir,
                                                                                tiny_model_dir):
-    from peft import PeftModel
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     run_train(tmp_path, tiny_data_dir, tiny_model_dir)
-    checkpoint = tmp_path / "tiny" / "model_checkpoint"
-    base = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=2)
-    model = PeftModel.from_pretrained(base, checkpoint).eval()
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    # the test split here is carved from train: rebuild it the way the pipeline did
-    from balora.data import get_dataset_spec, load_task_data
-
-    texts = load_task_data(get_dataset_spec("sst2"), str(tiny_data_dir)).splits["test"]["text"].tolist()
-    with torch.no_grad():
-        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.numpy()
-    saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv")
-    assert (logits.argmax(-1) == saved["prediction"].to_numpy()).all()
-    np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=1e-5)
+    reload_with_plain_peft(tmp_path / "tiny", tiny_data_dir, tiny_model_dir)
 
 
 def test_finished_experiment_is_not_overwritten_without_the_flag(tmp_path, tiny_data_dir, tiny_model_dir):
