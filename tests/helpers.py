@@ -37,3 +37,18 @@ def reload_with_plain_peft(experiment_dir, data_dir, model_dir):
     assert (logits.argmax(-1) == saved["prediction"].to_numpy()).all()
     np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=1e-5)
     return model
+
+
+def interrupt_training_after(monkeypatch, epoch: float):
+    """Make training raise KeyboardInterrupt once past ``epoch``; returns a function that undoes it."""
+    from balora.training import callbacks
+
+    original = callbacks.LossWatch._check
+
+    def interrupt(self, module, inputs, output):
+        if self.state.epoch is not None and self.state.epoch > epoch:
+            raise KeyboardInterrupt
+        return original(self, module, inputs, output)
+
+    monkeypatch.setattr(callbacks.LossWatch, "_check", interrupt)
+    return lambda: monkeypatch.setattr(callbacks.LossWatch, "_check", original)

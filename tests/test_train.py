@@ -7,7 +7,7 @@ import torch
 
 from balora.errors import UserError
 from balora.training.callbacks import NonFiniteLoss
-from helpers import reload_with_plain_peft, run_train
+from helpers import interrupt_training_after, reload_with_plain_peft, run_train
 
 
 def test_results_layout_and_contents(tmp_path, tiny_data_dir, tiny_model_dir):
@@ -52,16 +52,7 @@ def test_finished_experiment_is_not_overwritten_without_the_flag(tmp_path, tiny_
 
 
 def test_interrupted_experiment_resumes_from_its_checkpoint(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):
-    from balora.training import callbacks
-
-    original = callbacks.LossWatch._check
-
-    def interrupt_in_second_epoch(self, module, inputs, output):
-        if self.state.epoch is not None and self.state.epoch > 1.2:
-            raise KeyboardInterrupt
-        return original(self, module, inputs, output)
-
-    monkeypatch.setattr(callbacks.LossWatch, "_check", interrupt_in_second_epoch)
+    restore = interrupt_training_after(monkeypatch, 1.2)
     with pytest.raises(KeyboardInterrupt):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3)
     folder = tmp_path / "tiny"
@@ -72,7 +63,7 @@ def test_interrupted_experiment_resumes_from_its_checkpoint(tmp_path, tiny_data_
     with pytest.raises(UserError, match="settings differ .*epochs"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=4, resume=True)
 
-    monkeypatch.setattr(callbacks.LossWatch, "_check", original)
+    restore()
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3, resume=True)
     evals = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in evals if r["type"] == "eval"] == [1.0, 2.0, 3.0]  # epoch 1 not redone

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from balora.errors import UserError
-from helpers import reload_with_plain_peft, run_train
+from helpers import interrupt_training_after, reload_with_plain_peft, run_train
 
 # Tiny BERT: hidden 32, 2 layers; query/value matrices cost 64 per rank, 4 of them.
 UNIFORM_R8 = 4 * 8 * 64
@@ -64,3 +64,16 @@ def test_budget_below_the_minimum_fails_before_anything_is_written(tmp_path, tin
     with pytest.raises(UserError, match="below the minimum any assignment needs: 1,024"):
         ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1000, ba_lora_min_rank=4)
     assert not (tmp_path / "tiny").exists()
+
+
+def test_resume_reuses_the_saved_allocation(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):
+    restore = interrupt_training_after(monkeypatch, 1.2)
+    with pytest.raises(KeyboardInterrupt):
+        ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1100)
+    saved = json.loads((tmp_path / "tiny" / "rank_allocation.json").read_text())
+    restore()
+    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="ba_lora", resume=True,
+                        method_settings={"ba_lora_gradient_samples": 40, "param_budget": 1100})
+    assert results["method_summary"]["rank_pattern"] == {n: e["rank"] for n, e in saved["modules"].items()}
+    assert "rank allocation read from rank_allocation.json" in (tmp_path / "tiny" / "training_log.txt").read_text()
+    assert results["parameters"]["adapter"] == saved["allocated"]
