@@ -69,6 +69,9 @@ class TrainConfig:
     train_samples: int | None = setting(
         None, "k-shot: draw this many training examples per class (stratified, seeded by --seed)."
     )
+    max_test_samples: int | None = setting(
+        None, "Evaluate on at most this many test examples (stratified draw, seed 42); for slow CPUs."
+    )
     max_length: int = setting(128, "Truncate inputs to this many tokens (batches are padded dynamically).")
     epochs: int = setting(3, "Number of training epochs.")
     batch_size: int = setting(32, "Training batch size per device.")
@@ -97,6 +100,7 @@ class TrainConfig:
                      "gradient_accumulation_steps"):
             require_positive(name, getattr(self, name))
         require_positive("train_samples", self.train_samples, allow_none=True)
+        require_positive("max_test_samples", self.max_test_samples, allow_none=True)
         require_in_range("warmup_ratio", self.warmup_ratio, 0.0, 0.99)
         for name in ("weight_decay", "max_grad_norm", "num_workers"):
             require_non_negative(name, getattr(self, name))

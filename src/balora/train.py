@@ -81,7 +81,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
 
     # --- Data and model.
     data = load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
-                          config.train_samples, config.seed)
+                          config.train_samples, config.seed, config.max_test_samples)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
         f"test {sizes['test']:,}; {spec.num_labels} classes; best epoch by validation {spec.metric}")

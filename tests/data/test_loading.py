@@ -105,3 +105,15 @@ def test_k_shot_through_the_loader(tiny_data_dir):
     data = load_task_data(get_dataset_spec("sst2"), str(tiny_data_dir), train_samples=4, seed=3)
     assert data.splits["train"]["label"].value_counts().to_dict() == {0: 4, 1: 4}
     assert "4 per class" in data.split_origin["train"]
+
+
+def test_max_test_samples_draws_a_fixed_stratified_subset(tmp_path):
+    train = pd.DataFrame({"sentence": [f"t{i}" for i in range(40)], "label": [0, 1] * 20})
+    test = pd.DataFrame({"sentence": [f"x{i}" for i in range(100)], "label": [0] * 80 + [1] * 20})
+    write(tmp_path / "sst2_dataset" / "sst2_train.csv", train)
+    write(tmp_path / "sst2_dataset" / "sst2_test.csv", test)
+    a = load_task_data(get_dataset_spec("sst2"), str(tmp_path), max_test_samples=10, seed=1)
+    b = load_task_data(get_dataset_spec("sst2"), str(tmp_path), max_test_samples=10, seed=2)
+    assert a.splits["test"]["label"].value_counts().to_dict() == {0: 8, 1: 2}
+    assert a.splits["test"]["text"].tolist() == b.splits["test"]["text"].tolist()  # not the experiment seed
+    assert "10 drawn from it" in a.split_origin["test"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from balora.data.registry import CSV_DATASET, DatasetSpec
-from balora.data.splits import has_labels, resolve_splits, sample_per_class
+from balora.data.splits import CARVE_SEED, carve, has_labels, resolve_splits, sample_per_class
 from balora.data.text_cleaning import clean_tweet
 from balora.errors import UserError
 
@@ -145,6 +145,7 @@ def load_task_data(
     train_files: tuple[str | None, str | None, str | None] = (None, None, None),
     train_samples: int | None = None,
     seed: int = 42,
+    max_test_samples: int | None = None,
 ) -> TaskData:
     """Read, validate, split and (optionally) k-shot sample a dataset."""
     data_dir = resolve_data_dir(data_dir)
@@ -167,6 +168,9 @@ def load_task_data(
         raise UserError(f"the train split of {spec.name} is empty or has no labels")
 
     splits, origin = resolve_splits(frames["train"], frames["validation"], frames["test"], "label")
+    if max_test_samples is not None and max_test_samples < len(splits["test"]):
+        _, splits["test"] = carve(splits["test"], max_test_samples, "label")
+        origin["test"] += f"; {max_test_samples} drawn from it (stratified, seed {CARVE_SEED})"
     if train_samples is not None:
         splits["train"] = sample_per_class(splits["train"], train_samples, "label", seed)
         origin["train"] = f"{train_samples} per class from train (seed {seed})"
