@@ -13,6 +13,7 @@ import inspect
 import sys
 import types
 import typing
+import warnings
 
 from balora.errors import TrainingFailure, UserError
 
@@ -80,17 +81,16 @@ def build_command_parser(subparsers, name: str, func, option_classes: list[type]
                 add_dataclass_flags(parser, cls)
         elif dataclasses.is_dataclass(hints.get(param.name)):
             add_dataclass_flags(parser, hints[param.name])
-        elif param.kind is param.VAR_POSITIONAL or param.default is inspect.Parameter.empty:
-            parser.add_argument(param.name, type=_unwrap_optional(hints.get(param.name, str)),
-                                help=helps.get(param.name, ""))
         else:
-            add_field_flag(parser, param.name, hints.get(param.name, str), param.default, helps.get(param.name, ""))
+            required = param.default is inspect.Parameter.empty
+            add_field_flag(parser, param.name, hints.get(param.name, str), None if required else param.default,
+                           helps.get(param.name, ""), required=required)
     return parser
 
 
 def call_command(func, namespace: argparse.Namespace, option_classes: list[type]):
     hints = typing.get_type_hints(func)
-    args, kwargs = [], {}
+    kwargs = {}
     for param in inspect.signature(func).parameters.values():
         if param.kind is param.VAR_KEYWORD:
             kwargs.update({cls.__name__: from_namespace(cls, namespace) for cls in option_classes})
@@ -98,14 +98,17 @@ def call_command(func, namespace: argparse.Namespace, option_classes: list[type]
             kwargs[param.name] = from_namespace(hints[param.name], namespace)
         else:
             kwargs[param.name] = getattr(namespace, param.name)
-    return func(*args, **kwargs)
+    return func(**kwargs)
 
 
 def quiet_libraries() -> None:
     """balora reports what matters itself (e.g. the new task head); library chatter hides it."""
     import datasets
+    import huggingface_hub
     import transformers
 
+    huggingface_hub.utils.logging.set_verbosity_error()  # Hub retries are summed up in our one error line
+    warnings.filterwarnings("ignore", category=FutureWarning)  # deprecations inside the libraries, not ours
     transformers.logging.set_verbosity_error()
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
