@@ -35,7 +35,7 @@ def run(method: str, results_dir: str, args, **method_settings) -> dict:
     config = TrainConfig(
         experiment_name=f"bench_{method}", dataset="sst2", data_dir=args.data_dir, peft_method=method,
         train_samples=args.train_samples or None, epochs=args.epochs, batch_size=32, learning_rate=2e-3,
-        results_dir=results_dir, max_length=128, seed=args.seed,
+        results_dir=results_dir, max_length=128, seed=args.seed, max_test_samples=500,
     )
     return train(config, build_options(lora_r=8, **method_settings), Console(quiet=True))
 

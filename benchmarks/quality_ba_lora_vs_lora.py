@@ -30,7 +30,8 @@ def run(dataset, method, learning_rate, seed, args) -> dict:
     name = f"{dataset}_{method}_lr{learning_rate:g}_s{seed}"
     config = TrainConfig(experiment_name=name, dataset=dataset, data_dir=args.data_dir, peft_method=method,
                          train_samples=args.train_samples, epochs=args.epochs, learning_rate=learning_rate,
-                         seed=seed, results_dir=args.results_dir, batch_size=32)
+                         seed=seed, results_dir=args.results_dir, batch_size=32,
+                         max_test_samples=args.max_test_samples)
     finished = Path(args.results_dir) / name / "results_final.json"
     if finished.exists():  # resumable: finished runs are read back, not redone
         return json.loads(finished.read_text())
@@ -50,6 +51,7 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--train_samples", type=int, default=500, help="per class")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--max_test_samples", type=int, default=2000)
     parser.add_argument("--results_dir", default="results/quality")
     parser.add_argument("--output", default="quality.json")
     args = parser.parse_args()
