@@ -26,7 +26,8 @@ def test_lora_learns_sst2(tmp_path):
     """A short real run must learn: 200 examples per class, well above chance on validation."""
     data_dir = shared_data_or_skip("sst2")
     results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="sst2", train_samples=200, epochs=2,
-                        batch_size=16, learning_rate=2e-3, max_length=64, eval_batch_size=128)
+                        batch_size=16, learning_rate=2e-3, max_length=64, eval_batch_size=128,
+                        max_test_samples=500)
     assert results["metrics"]["validation"]["accuracy"] > 0.70
     saved = json.loads((tmp_path / "tiny" / "results_final.json").read_text())
     assert saved["data"]["split_origin"]["test"].startswith("carved from train")

@@ -55,7 +55,7 @@ def test_importance_measures(measure):
     scores = importance_scores(result.gradients, modules, measure)
     assert set(scores) == set(TARGETS) and all(s > 0 for s in scores.values())
     name = TARGETS[0]
-    grad, weight = result.gradients[name], modules[name].weight
+    grad, weight = result.gradients[name], modules[name].weight.detach()
     expected = {"sensitivity": (weight * grad).abs().mean(), "grad_norm": grad.norm(),
                 "nuclear": torch.linalg.svdvals(grad).sum()}[measure]
     assert scores[name] == pytest.approx(float(expected), rel=1e-5)
