@@ -46,7 +46,7 @@ def add_field_flag(parser: argparse.ArgumentParser, name: str, annotation, defau
 
 def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
     hints = typing.get_type_hints(cls)
-    group = parser.add_argument_group(cls.__name__, (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else None)
+    group = parser.add_argument_group((cls.__doc__ or cls.__name__).strip().splitlines()[0])
     for field in dataclasses.fields(cls):
         add_field_flag(group, field.name, hints[field.name], field.default, field.metadata.get("help", ""),
                        required=field.metadata.get("required", False))

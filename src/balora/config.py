@@ -39,7 +39,7 @@ def require_in_range(name: str, value: float, low: float, high: float) -> None:
 
 @dataclass
 class TrainConfig:
-    """Data, model, optimisation and bookkeeping settings of one experiment."""
+    """Experiment: data, model, optimisation and bookkeeping (every method)"""
 
     experiment_name: str = setting(
         None, "Name of the experiment; results go to <results_dir>/<experiment_name>/.", required=True

@@ -9,6 +9,8 @@ from balora.config import require_positive, setting
 
 @dataclass
 class BudgetOptions:
+    """Parameter budget (ba_lora)"""
+
     param_budget: int | None = setting(
         None, "Adapter parameters to spend (default: what uniform LoRA at the base rank costs on the same modules)."
     )

@@ -14,6 +14,8 @@ from balora.modeling import embedding_modules, transformer_layers
 
 @dataclass
 class PartialOptions:
+    """Partial fine-tuning (partial)"""
+
     freeze_layers: int = setting(
         0, "partial: freeze the embeddings and this many transformer layers from the bottom."
     )

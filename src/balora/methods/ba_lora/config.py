@@ -13,6 +13,8 @@ WARMSTART_BASES = ("random", "gradient")
 
 @dataclass
 class BaLoraOptions:
+    """BA-LoRA phases (ba_lora)"""
+
     ba_lora_base_rank: int = setting(8, "Rank whose uniform-LoRA cost is the default budget; also fixes the scaling.")
     ba_lora_gradient_samples: int = setting(
         1000, "Training examples whose loss gradients measure importance (capped at the training set size)."

@@ -9,6 +9,8 @@ from balora.config import require_in_range, require_positive, setting
 
 @dataclass
 class LoraOptions:
+    """LoRA adapters (lora, ba_lora)"""
+
     lora_r: int = setting(8, "LoRA rank of every target module.")
     lora_alpha: float = setting(16, "LoRA scaling numerator: updates are scaled by lora_alpha / r.")
     lora_dropout: float = setting(0.1, "Dropout on the LoRA branch input.")
