@@ -110,3 +110,13 @@ def test_full_and_partial_save_a_whole_model(tmp_path, tiny_data_dir, tiny_model
         assert counts["trainable"] < counts["total"]
     reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "tiny" / "model_checkpoint")
     assert reloaded.config.num_labels == 2
+
+
+def test_validation_metrics_are_those_of_the_kept_epoch(tmp_path, tiny_data_dir, tiny_model_dir):
+    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3)
+    evals = [json.loads(line) for line in (tmp_path / "tiny" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in evals if r["type"] == "eval"]
+    best = max(evals, key=lambda r: r["accuracy"])  # the first best, as the Trainer keeps it
+    assert results["best_epoch"] == best["epoch"]
+    assert results["metrics"]["validation"]["accuracy"] == best["accuracy"]
+    assert results["metrics"]["validation"]["loss"] == best["loss"]

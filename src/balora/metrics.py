@@ -7,6 +7,9 @@ from sklearn.metrics import (accuracy_score, confusion_matrix, matthews_corrcoef
                              precision_recall_fscore_support)
 
 
+SCALAR_METRICS = ("accuracy", "f1_macro", "precision_macro", "recall_macro", "matthews_correlation")
+
+
 def classification_metrics(labels, predictions, label_names, detailed: bool = False) -> dict:
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     classes = list(range(len(label_names)))
@@ -43,4 +46,4 @@ def trainer_metrics(label_names):
     return compute
 
 
-__all__ = ["classification_metrics", "trainer_metrics"]
+__all__ = ["SCALAR_METRICS", "classification_metrics", "trainer_metrics"]

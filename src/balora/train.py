@@ -21,7 +21,7 @@ from balora.data import get_dataset_spec, load_task_data
 from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
 from balora.methods import MethodContext, get_method
-from balora.metrics import classification_metrics
+from balora.metrics import SCALAR_METRICS, classification_metrics
 from balora.modeling import load_classifier, load_tokenizer
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.callbacks import EpochReport, LossWatch, peak_memory_mb
@@ -60,9 +60,11 @@ def name_base_model(checkpoint: Path, name: str) -> None:
         atomic_write_json(adapter_config, settings)
 
 
-def best_epoch(log_history: list[dict], metric: str) -> float | None:
+def best_evaluation(log_history: list[dict], metric: str) -> dict:
+    """The epoch evaluation the Trainer kept (the first maximum of the metric), without the eval_ prefixes."""
     evals = [entry for entry in log_history if f"eval_{metric}" in entry]
-    return max(evals, key=lambda e: e[f"eval_{metric}"])["epoch"] if evals else None
+    best = max(evals, key=lambda e: e[f"eval_{metric}"])
+    return {key.removeprefix("eval_"): value for key, value in best.items()}
 
 
 def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> dict:
@@ -100,7 +102,6 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     try:
         context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
                                 train_dataset=tokenized["train"], collator=collator, say=say,
-                                experiment_dir=experiment.path,
                                 resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {})
         prepared = method.prepare(loaded.model, context)
         counts = count_parameters(prepared.model, loaded.head_modules)
@@ -121,9 +122,8 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         trainer.train(resume_from_checkpoint=experiment.latest_checkpoint() if mode == "resume" else None)
         train_seconds = time.perf_counter() - train_started
 
-        # --- Evaluate the kept model once on validation and once on test.
+        # --- Test the kept model once; its validation scores were logged at its epoch.
         eval_started = time.perf_counter()
-        validation = trainer.predict(tokenized["validation"])
         test = trainer.predict(tokenized["test"])
         eval_seconds = time.perf_counter() - eval_started
     except UserError:
@@ -134,7 +134,8 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             experiment.set_status("failed" if isinstance(err, TrainingFailure) else "running", error=str(err))
         raise
 
-    val_metrics = classification_metrics(validation.label_ids, validation.predictions.argmax(-1), spec.label_names)
+    best = best_evaluation(trainer.state.log_history, spec.metric)
+    val_metrics = {name: best[name] for name in ("loss", *SCALAR_METRICS)}
     test_metrics = classification_metrics(test.label_ids, test.predictions.argmax(-1), spec.label_names,
                                           detailed=True)
     say(f"Validation {spec.metric}: {val_metrics[spec.metric]:.4f}")
@@ -150,7 +151,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         "seed": config.seed,
         "headline_metric": spec.metric,
         "metrics": {"validation": val_metrics, "test": test_metrics},
-        "best_epoch": best_epoch(trainer.state.log_history, spec.metric),
+        "best_epoch": best["epoch"],
         "parameters": counts.as_dict(),
         "data": {"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
                  "label_names": list(spec.label_names)},

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -28,7 +27,6 @@ class MethodContext:
     train_dataset: Any  # tokenised training split
     collator: Callable
     say: Callable[[str], None]  # print a line to the console and the training log
-    experiment_dir: Path | None = None
     resumed_artifacts: dict[str, Any] = field(default_factory=dict)  # artifacts of the run being resumed
 
     def option(self, cls: type):
