@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
+from balora.counting import lora_parameter_count
 from balora.errors import UserError
 
 
@@ -38,7 +39,8 @@ def module_costs(shapes: Mapping[str, tuple[int, int]]) -> dict[str, int]:
 
 
 def minimum_budget(shapes: Mapping[str, tuple[int, int]], min_rank: int) -> int:
-    return min_rank * sum(module_costs(shapes).values())
+    """What every module at the minimum rank costs: no assignment within the bounds needs less."""
+    return uniform_budget(shapes, min_rank)
 
 
 def check_budget(shapes: Mapping[str, tuple[int, int]], budget: int, min_rank: int) -> None:
@@ -136,4 +138,4 @@ def _monotone_within_equal_cost(ranks, costs, scores) -> dict[str, int]:
 
 def uniform_budget(shapes: Mapping[str, tuple[int, int]], rank: int) -> int:
     """What uniform LoRA at ``rank`` costs on these modules: the default budget."""
-    return rank * sum(module_costs(shapes).values())
+    return lora_parameter_count(shapes, dict.fromkeys(shapes, rank))

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from balora.counting import lora_parameter_count
 from balora.methods.ba_lora.allocation import allocate_ranks, check_budget, uniform_budget
 from balora.methods.ba_lora.config import BaLoraOptions
 from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
@@ -20,7 +21,7 @@ from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_sta
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
-from balora.methods.lora.model import anchored, resolve_targets, wrap_with_lora
+from balora.methods.lora.model import anchored, resolve_targets, target_summary, wrap_with_lora
 from balora.modeling import layer_index, training_device
 
 
@@ -95,7 +96,8 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
             "min_rank": options.min_rank, "max_rank": options.max_rank, "base_rank": options.ba_lora_base_rank,
             "importance_measure": options.ba_lora_importance, "uniform_ranks": options.ba_lora_use_uniform_ranks,
             "modules": {name: {"shape": list(shapes[name]), "importance": scores[name], "rank": rank,
-                               "parameters": rank * sum(shapes[name])} for name, rank in ranks.items()}}
+                               "parameters": lora_parameter_count({name: shapes[name]}, {name: rank})}
+                        for name, rank in ranks.items()}}
 
         if options.ba_lora_use_warmstart:
             say("[Phase 3/4] Warm start")
@@ -125,9 +127,8 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     initialised = load_into_peft(peft_model, start) if start.applied else 0
     return PreparedModel(
         peft_model, artifacts=artifacts, phase_seconds=seconds,
-        summary={"budget": budget, "allocated": sum(r * sum(shapes[n]) for n, r in active.items()),
-                 "rank_pattern": ranks, "target_modules": sorted({n.split(".")[-1] for n in shapes}),
-                 "num_target_matrices": len(shapes), "warm_start": {
+        summary={"budget": budget, "allocated": lora_parameter_count(shapes, active),
+                 **target_summary(shapes, ranks), "warm_start": {
                      "requested": options.ba_lora_use_warmstart, "modules_initialised": initialised,
                      "eta": start.eta, "calibration_loss_before": start.loss_before,
                      "calibration_loss_after": start.loss_after, "fallback_reason": None if start.applied else start.reason}},

@@ -6,22 +6,17 @@ from torch import nn
 
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
-from balora.methods.lora.model import resolve_targets, wrap_with_lora
+from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 
 
 def prepare_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     options: LoraOptions = ctx.option(LoraOptions)
     shapes = resolve_targets(model, options.lora_target_modules, ctx.head_modules)
-    targets = sorted({name.split(".")[-1] for name in shapes})
     peft_model = wrap_with_lora(
         model, list(shapes), ctx.head_modules, options.lora_r, options.lora_alpha, options.lora_dropout,
         use_rslora=options.use_rslora,
     )
-    return PreparedModel(
-        peft_model,
-        summary={"target_modules": targets, "num_target_matrices": len(shapes),
-                 "rank_pattern": {name: options.lora_r for name in shapes}},
-    )
+    return PreparedModel(peft_model, summary=target_summary(shapes, dict.fromkeys(shapes, options.lora_r)))
 
 
 LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,), prepare_lora)

@@ -21,6 +21,12 @@ def resolve_targets(model: nn.Module, requested: list[str] | None, head_modules:
     return shapes
 
 
+def target_summary(shapes: dict[str, tuple[int, int]], ranks: dict[str, int]) -> dict:
+    """What results_final.json records of any LoRA-based method's targets and ranks."""
+    return {"target_modules": sorted({name.split(".")[-1] for name in shapes}), "num_target_matrices": len(shapes),
+            "rank_pattern": ranks}
+
+
 def anchored(module_name: str) -> str:
     """A PEFT pattern that matches exactly this module and no other ending with the same suffix."""
     return f"^{re.escape(module_name)}$"
