@@ -27,8 +27,10 @@ def require_positive(name: str, value, allow_none: bool = False) -> None:
         raise ConfigError(name, f"must be a positive number (got {value})")
 
 
-def require_non_negative(name: str, value) -> None:
-    if not math.isfinite(value) or value < 0:
+def require_non_negative(name: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or not math.isfinite(value) or value < 0:
         raise ConfigError(name, f"must be a number >= 0 (got {value})")
 
 

@@ -4,6 +4,8 @@
   and B matrices, or the unfrozen backbone weights of full / partial fine-tuning.
 - head: the freshly initialised task head (always trained).
 - trainable = adapter + head; total = every parameter of the model as trained (base + adapter + head).
+- peak_adapter: the most adapter parameters held at any point of training. Equal to adapter except
+  for AdaLoRA (trains init_r ranks, keeps fewer) and growing adapters (plateau_lora).
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ class ParameterCounts:
     head: int
     trainable: int
     total: int
+    peak_adapter: int
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def with_adapter(self, adapter: int, peak_adapter: int) -> ParameterCounts:
+        """The same model keeping ``adapter`` adapter parameters after holding ``peak_adapter``."""
+        change = adapter - self.adapter
+        return ParameterCounts(adapter=adapter, head=self.head, trainable=self.trainable + change,
+                               total=self.total + change, peak_adapter=peak_adapter)
 
 
 def lora_parameter_count(shapes: Mapping[str, tuple[int, int]], ranks: Mapping[str, int]) -> int:
@@ -69,4 +78,5 @@ def count_parameters(model: nn.Module, head_modules: Iterable[str]) -> Parameter
             trainable += param.numel()
             if _is_head(name, head_modules):
                 head += param.numel()
-    return ParameterCounts(adapter=trainable - head, head=head, trainable=trainable, total=total)
+    return ParameterCounts(adapter=trainable - head, head=head, trainable=trainable, total=total,
+                           peak_adapter=trainable - head)

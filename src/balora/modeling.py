@@ -27,6 +27,21 @@ DEFAULT_TARGET_MODULES: dict[str, list[str]] = {
     "gpt2": ["c_attn"],
 }
 
+# Every linear layer of a transformer block: attention projections and the feed-forward network.
+# ("output.dense" matches BERT's attention output and feed-forward output, not the pooler.)
+ATTENTION_AND_FEED_FORWARD_MODULES: dict[str, list[str]] = {
+    **dict.fromkeys(("bert", "roberta", "xlm-roberta", "electra"),
+                    ["query", "key", "value", "output.dense", "intermediate.dense"]),
+    "distilbert": ["q_lin", "k_lin", "v_lin", "out_lin", "lin1", "lin2"],
+    **dict.fromkeys(("llama", "mistral", "qwen2", "qwen3", "gemma"),
+                    ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
+    "gpt2": ["c_attn", "c_proj", "c_fc"],
+}
+
+_ATTENTION_PARTS = {"attention", "attn", "self_attn", "self_attention"}
+_ATTENTION_LEAVES = {"query", "key", "value", "q_proj", "k_proj", "v_proj", "o_proj",
+                     "q_lin", "k_lin", "v_lin", "out_lin", "c_attn"}
+
 _PACKAGED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 
 
@@ -93,6 +108,23 @@ def detect_target_modules(model: nn.Module) -> list[str]:
             f"(known types: {', '.join(DEFAULT_TARGET_MODULES)})"
         )
     return DEFAULT_TARGET_MODULES[model_type]
+
+
+def detect_all_block_modules(model: nn.Module) -> list[str]:
+    """Attention and feed-forward linear layers of every block, for strategies that need both."""
+    model_type = getattr(getattr(model, "config", None), "model_type", None)
+    if model_type not in ATTENTION_AND_FEED_FORWARD_MODULES:
+        raise UserError(f"no default attention + feed-forward modules for model type {model_type!r}; "
+                        "pass --lora_target_modules")
+    return ATTENTION_AND_FEED_FORWARD_MODULES[model_type]
+
+
+def module_kind(module_name: str) -> str:
+    """attention, feed_forward (any other linear layer inside a block) or other."""
+    parts = module_name.split(".")
+    if _ATTENTION_PARTS & set(parts) or parts[-1] in _ATTENTION_LEAVES:
+        return "attention"
+    return "feed_forward" if layer_index(module_name) is not None else "other"
 
 
 def transformer_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:

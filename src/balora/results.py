@@ -133,8 +133,8 @@ class ExperimentDir:
     def set_status(self, status: str, **extra) -> None:
         atomic_write_json(self.file("status.json"), {"status": status, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
-    def append_record(self, record: dict) -> None:
-        with open(self.file("metrics.jsonl"), "a") as handle:
+    def append_record(self, record: dict, file_name: str = "metrics.jsonl") -> None:
+        with open(self.file(file_name), "a") as handle:
             handle.write(json.dumps(record, default=float) + "\n")
 
     def write_json(self, name: str, data: Any) -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from balora.config import TrainConfig
 from balora.console import Console, is_main_process
-from balora.counting import count_parameters
+from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec, load_task_data
 from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
@@ -60,10 +60,26 @@ def name_base_model(checkpoint: Path, name: str) -> None:
         atomic_write_json(adapter_config, settings)
 
 
-def best_evaluation(log_history: list[dict], metric: str) -> dict:
-    """The epoch evaluation the Trainer kept (the first maximum of the metric), without the eval_ prefixes."""
+def experiment_recorder(experiment: ExperimentDir):
+    """Append-a-JSON-line to a file of the experiment, from the main process only."""
+    if not is_main_process():
+        return lambda file_name, entry: None
+    return lambda file_name, entry: experiment.append_record(entry, file_name)
+
+
+def final_counts(prepared, model, head_modules, at_start: ParameterCounts) -> ParameterCounts:
+    """What the trained model keeps; the peak is the most it held (never less than at the start)."""
+    if prepared.counts_after_training is not None:
+        return prepared.counts_after_training(model)
+    now = count_parameters(model, head_modules)
+    return now.with_adapter(now.adapter, max(now.adapter, at_start.adapter))
+
+
+def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None) -> dict:
+    """The evaluation of the checkpoint the Trainer kept, without the eval_ prefixes."""
     evals = [entry for entry in log_history if f"eval_{metric}" in entry]
-    best = max(evals, key=lambda e: e[f"eval_{metric}"])
+    kept = [entry for entry in evals if entry["step"] == kept_step]
+    best = kept[-1] if kept else max(evals, key=lambda e: e[f"eval_{metric}"])
     return {key.removeprefix("eval_"): value for key, value in best.items()}
 
 
@@ -100,9 +116,12 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         if mode == "resume":
             say(f"--- resuming {experiment.path}")
     try:
+        resuming_from = experiment.latest_checkpoint() if mode == "resume" else None
         context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
-                                train_dataset=tokenized["train"], collator=collator, say=say,
-                                resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {})
+                                train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
+                                collator=collator, say=say, record=experiment_recorder(experiment),
+                                resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {},
+                                resume_checkpoint=resuming_from)
         prepared = method.prepare(loaded.model, context)
         counts = count_parameters(prepared.model, loaded.head_modules)
         say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
@@ -119,8 +138,9 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
 
         # --- Train; the best epoch by validation metric is restored at the end.
         train_started = time.perf_counter()
-        trainer.train(resume_from_checkpoint=experiment.latest_checkpoint() if mode == "resume" else None)
+        trainer.train(resume_from_checkpoint=resuming_from)
         train_seconds = time.perf_counter() - train_started
+        counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
 
         # --- Test the kept model once; its validation scores were logged at its epoch.
         eval_started = time.perf_counter()
@@ -134,7 +154,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             experiment.set_status("failed" if isinstance(err, TrainingFailure) else "running", error=str(err))
         raise
 
-    best = best_evaluation(trainer.state.log_history, spec.metric)
+    best = best_evaluation(trainer.state.log_history, spec.metric, trainer.state.best_global_step)
     val_metrics = {name: best[name] for name in ("loss", *SCALAR_METRICS)}
     test_metrics = classification_metrics(test.label_ids, test.predictions.argmax(-1), spec.label_names,
                                           detailed=True)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from balora.errors import UserError
+from balora.methods.adalora.method import ADALORA
 from balora.methods.ba_lora.method import BA_LORA
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.finetune import FULL, PARTIAL
+from balora.methods.layerwise.method import LAYERWISE
 from balora.methods.lora.method import LORA
+from balora.methods.plateau.method import PLATEAU_LORA
 
-METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA, BA_LORA)}
+METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA, BA_LORA, ADALORA, LAYERWISE, PLATEAU_LORA)}
 
 
 def get_method(name: str) -> Method:
@@ -23,9 +26,6 @@ def all_option_classes() -> list[type]:
     for method in METHODS.values():
         seen += [cls for cls in method.option_classes if cls not in seen]
     return seen
-
-
-
 
 def build_options(**settings) -> dict[type, object]:
     """Every method's option dataclasses from flat settings (unknown names are an error)."""

@@ -15,6 +15,7 @@ from typing import Any
 from torch import nn
 
 from balora.config import TrainConfig
+from balora.counting import ParameterCounts
 
 
 @dataclass
@@ -27,7 +28,11 @@ class MethodContext:
     train_dataset: Any  # tokenised training split
     collator: Callable
     say: Callable[[str], None]  # print a line to the console and the training log
+    validation_dataset: Any = None  # tokenised validation split
+    record: Callable[[str, dict], None] = lambda file_name, entry: None  # append a JSON line to a file of the experiment
     resumed_artifacts: dict[str, Any] = field(default_factory=dict)  # artifacts of the run being resumed
+    resume_checkpoint: str | None = None  # the Trainer checkpoint training resumes from
+    dry_run: bool = False  # build the model to count it (`balora count`): no data, no gradient passes
 
     def option(self, cls: type):
         return self.options[cls]
@@ -40,6 +45,9 @@ class PreparedModel:
     artifacts: dict[str, Any] = field(default_factory=dict)  # file name -> JSON written to the experiment folder
     phase_seconds: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)  # extra fields for results_final.json
+    # Counts of the trained model when its trainable parameters are not what it keeps: AdaLoRA
+    # saves only its unmasked ranks, and a growing adapter peaks above its starting size.
+    counts_after_training: Callable[[nn.Module], ParameterCounts] | None = None
 
 
 @dataclass(frozen=True)

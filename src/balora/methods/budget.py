@@ -9,7 +9,7 @@ from balora.config import require_positive, setting
 
 @dataclass
 class BudgetOptions:
-    """Parameter budget (ba_lora)"""
+    """Parameter budget (ba_lora, adalora, layerwise)"""
 
     param_budget: int | None = setting(
         None, "Adapter parameters to spend (default: what uniform LoRA at the base rank costs on the same modules)."

@@ -7,7 +7,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from balora.methods.ba_lora.allocation import allocate_ranks
+from balora.allocation import allocate_ranks
 from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
 from conftest import tiny_bert
 from methods.ba_lora.test_importance import TARGETS, random_batches

@@ -7,22 +7,21 @@ in ``rank_pattern``) to the ordinary training loop, so the saved adapter is a pl
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
 from balora.counting import lora_parameter_count
-from balora.methods.ba_lora.allocation import allocate_ranks, check_budget, uniform_budget
+from balora.allocation import allocate_ranks, check_budget, uniform_budget
 from balora.methods.ba_lora.config import BaLoraOptions
 from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
-from balora.methods.lora.model import anchored, resolve_targets, target_summary, wrap_with_lora
-from balora.modeling import layer_index, training_device
+from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
+from balora.modeling import training_device
 
 
 def choose_examples(train_size: int, wanted: int, calibration_size: int, seed: int) -> tuple[list[int], list[int]]:
@@ -37,14 +36,6 @@ def batches(dataset, indices: list[int], collator, batch_size: int, device: torc
     loader = DataLoader(dataset.select(indices), batch_size=batch_size, collate_fn=collator)
     for batch in loader:
         yield {key: value.to(device) for key, value in batch.items()}
-
-
-def ranks_by_layer(ranks: dict[str, int]) -> list[str]:
-    grouped = defaultdict(list)
-    for name, rank in ranks.items():
-        grouped[layer_index(name)].append(rank)
-    return [f"{'Layer ' + str(i) if i is not None else 'Other'}: ranks {grouped[i]}"
-            for i in sorted(grouped, key=lambda i: (i is None, i or 0))]
 
 
 def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
@@ -116,14 +107,8 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         del gradient_pass
 
     say("[Phase 4/4] Train")
-    active = {name: rank for name, rank in ranks.items() if rank > 0}  # PEFT rejects rank 0
-    base = options.ba_lora_base_rank
-    # Same scaling as uniform LoRA at the base rank (alpha / base) for every module, unless rsLoRA.
-    alpha_pattern = {} if lora.use_rslora else {anchored(n): lora.lora_alpha * r / base for n, r in active.items()}
-    peft_model = wrap_with_lora(
-        model, list(active), ctx.head_modules, rank=base, alpha=lora.lora_alpha, dropout=lora.lora_dropout,
-        use_rslora=lora.use_rslora, rank_pattern={anchored(n): r for n, r in active.items()},
-        alpha_pattern=alpha_pattern)
+    active = {name: rank for name, rank in ranks.items() if rank > 0}
+    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, options.ba_lora_base_rank)
     initialised = load_into_peft(peft_model, start) if start.applied else 0
     return PreparedModel(
         peft_model, artifacts=artifacts, phase_seconds=seconds,

@@ -9,7 +9,7 @@ from balora.config import require_in_range, require_positive, setting
 
 @dataclass
 class LoraOptions:
-    """LoRA adapters (lora, ba_lora)"""
+    """LoRA adapters (lora, ba_lora, adalora, layerwise, plateau_lora)"""
 
     lora_r: int = setting(8, "LoRA rank of every target module.")
     lora_alpha: float = setting(16, "LoRA scaling numerator: updates are scaled by lora_alpha / r.")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 from peft import LoraConfig, TaskType, get_peft_model
 from torch import nn
 
 from balora.counting import target_module_shapes
 from balora.errors import UserError
-from balora.modeling import detect_target_modules
+from balora.methods.lora.config import LoraOptions
+from balora.modeling import detect_target_modules, layer_index
 
 
 def resolve_targets(model: nn.Module, requested: list[str] | None, head_modules: list[str]) -> dict[str, tuple[int, int]]:
@@ -55,3 +57,29 @@ def wrap_with_lora(
         alpha_pattern=alpha_pattern or {},
     )
     return get_peft_model(model, config)
+
+
+def wrap_with_rank_pattern(
+    model: nn.Module, ranks: dict[str, int], head_modules: list[str], lora: LoraOptions, reference_rank: int
+) -> nn.Module:
+    """LoRA with one rank per module (rank 0 = not adapted; PEFT rejects rank 0).
+
+    Every module keeps the scaling of uniform LoRA at ``reference_rank`` (alpha / reference_rank),
+    unless rsLoRA, so methods that differ only in where ranks go are compared at the same step size.
+    """
+    active = {name: rank for name, rank in ranks.items() if rank > 0}
+    alpha_pattern = {} if lora.use_rslora else {
+        anchored(name): lora.lora_alpha * rank / reference_rank for name, rank in active.items()}
+    return wrap_with_lora(
+        model, list(active), head_modules, rank=reference_rank, alpha=lora.lora_alpha, dropout=lora.lora_dropout,
+        use_rslora=lora.use_rslora, rank_pattern={anchored(name): rank for name, rank in active.items()},
+        alpha_pattern=alpha_pattern)
+
+
+def ranks_by_layer(ranks: dict[str, int]) -> list[str]:
+    """Console lines ``Layer 0: ranks [4, 6]`` in model order."""
+    grouped = defaultdict(list)
+    for name, rank in ranks.items():
+        grouped[layer_index(name)].append(rank)
+    return [f"{'Layer ' + str(i) if i is not None else 'Other'}: ranks {grouped[i]}"
+            for i in sorted(grouped, key=lambda i: (i is None, i or 0))]

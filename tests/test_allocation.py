@@ -4,7 +4,7 @@ import random
 import pytest
 
 from balora.errors import UserError
-from balora.methods.ba_lora.allocation import allocate_ranks, ideal_ranks, minimum_budget, uniform_budget
+from balora.allocation import allocate_ranks, ideal_ranks, minimum_budget, uniform_budget
 
 
 def brute_force_best(shapes, budget, low, high) -> int:

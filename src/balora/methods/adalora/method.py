@@ -1,0 +1,71 @@
+"""AdaLoRA through PEFT: SVD-shaped adapters whose ranks are pruned during training."""
+
+from __future__ import annotations
+
+import os
+
+from peft import AdaLoraConfig, TaskType, get_peft_model
+from torch import nn
+
+from balora.counting import count_parameters
+from balora.methods.adalora.callback import AdaLoraRankUpdate, ranks_from_pattern
+from balora.methods.adalora.config import AdaLoraOptions
+from balora.methods.adalora.schedule import (
+    adalora_parameter_count,
+    adalora_schedule,
+    optimizer_steps,
+    target_rank_for_budget,
+)
+from balora.methods.base import Method, MethodContext, PreparedModel
+from balora.methods.budget import BudgetOptions
+from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.model import resolve_targets, target_summary
+
+
+def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
+    lora, options, config = ctx.option(LoraOptions), ctx.option(AdaLoraOptions), ctx.config
+    shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
+    budget = ctx.option(BudgetOptions).param_budget
+    init_r = options.adalora_init_r
+    target_r = options.adalora_target_r if budget is None else target_rank_for_budget(shapes, budget, init_r)
+    # total_step must be known before training; the callback checks it against the Trainer's own count.
+    train_size = len(ctx.train_dataset) if ctx.train_dataset is not None else config.batch_size
+    total = optimizer_steps(train_size, config.batch_size, config.gradient_accumulation_steps, config.epochs,
+                            int(os.environ.get("WORLD_SIZE", "1")))
+    requested = (options.adalora_tinit, options.adalora_tfinal, options.adalora_delta_t)
+    schedule = adalora_schedule(total, *requested)
+    peak = adalora_parameter_count(shapes, dict.fromkeys(shapes, init_r))
+    final = adalora_parameter_count(shapes, dict.fromkeys(shapes, target_r))
+    ctx.say(f"AdaLoRA: init_r {init_r} -> target_r {target_r} on {len(shapes)} modules; adapter parameters "
+            f"{peak:,} held during training, about {final:,} kept" + (f" (budget {budget:,})" if budget else ""))
+    ctx.say(f"AdaLoRA schedule: {schedule.total_step} steps, pruning from step {schedule.tinit} every "
+            f"{schedule.delta_t}, final ranks fixed at step {schedule.final_step}")
+    peft_model = get_peft_model(model, AdaLoraConfig(
+        task_type=TaskType.SEQ_CLS, init_r=init_r, target_r=target_r, tinit=schedule.tinit,
+        tfinal=schedule.tfinal, deltaT=schedule.delta_t, beta1=options.adalora_beta1, beta2=options.adalora_beta2,
+        orth_reg_weight=options.adalora_orth_reg_weight, total_step=schedule.total_step,
+        target_modules=list(shapes), lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,
+        modules_to_save=ctx.head_modules))
+    summary = {"budget": budget, "init_r": init_r, "target_r": target_r, "peak_adapter_parameters": peak,
+               "expected_final_adapter_parameters": final, "schedule": vars(schedule),
+               **target_summary(shapes, dict.fromkeys(shapes, init_r))}
+
+    def counts_after_training(trained: nn.Module):
+        adalora = trained.base_model
+        pattern = adalora.peft_config[adalora.trainable_adapter_name].rank_pattern
+        ranks = ranks_from_pattern(pattern) if pattern else dict.fromkeys(shapes, init_r)
+        summary["final_rank_pattern"] = ranks
+        held = count_parameters(trained, ctx.head_modules)
+        return held.with_adapter(adalora_parameter_count(shapes, ranks), peak)
+
+    callback = AdaLoraRankUpdate(schedule, requested, ctx.record, ctx.say)
+    return PreparedModel(peft_model, callbacks=[callback], summary=summary,
+                         counts_after_training=counts_after_training)
+
+
+ADALORA = Method(
+    "adalora",
+    "PEFT AdaLoRA: starts at init_r and prunes to a rank budget during training.",
+    (LoraOptions, BudgetOptions, AdaLoraOptions),
+    prepare_adalora,
+)

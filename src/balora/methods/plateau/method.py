@@ -1,0 +1,62 @@
+"""plateau_lora: LoRA that starts small and grows its rank when the validation loss plateaus."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from torch import nn
+
+from balora.counting import count_parameters
+from balora.errors import UserError
+from balora.methods.base import Method, MethodContext, PreparedModel
+from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
+from balora.methods.plateau.callback import STATE_FILE, PlateauGrowth
+from balora.methods.plateau.config import PlateauOptions
+
+
+def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
+    lora, options = ctx.option(LoraOptions), ctx.option(PlateauOptions)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise UserError("--peft_method plateau_lora runs in one process only: growing parameters under "
+                        "DistributedDataParallel is not supported")
+    shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
+    state = {"rank": options.plateau_initial_rank, "best_loss": float("inf"), "checks_without_improvement": 0,
+             "peak_adapter": 0, "growths": []}
+    saved = Path(ctx.resume_checkpoint or "") / STATE_FILE
+    if ctx.resume_checkpoint and saved.exists():  # the checkpoint's adapter has the rank reached by then
+        state = json.loads(saved.read_text())
+        ctx.say(f"Resuming at rank {state['rank']} ({len(state['growths'])} growths so far)")
+    rank = state["rank"]
+    # Scaled like uniform LoRA at --lora_r (alpha / lora_r) at every rank, so growth keeps the step size.
+    peft_model = wrap_with_lora(model, list(shapes), ctx.head_modules, rank, lora.lora_alpha * rank / lora.lora_r,
+                                lora.lora_dropout, use_rslora=lora.use_rslora)
+    start = count_parameters(peft_model, ctx.head_modules).adapter
+    state["peak_adapter"] = max(state["peak_adapter"], start)
+    ctx.say(f"Plateau LoRA: rank {rank} on {len(shapes)} modules, growing by {options.plateau_rank_step} up to "
+            f"{options.plateau_max_rank} after {options.plateau_patience} checks (every {options.eval_steps} "
+            f"steps) without a better validation loss")
+    summary = {"initial_rank": options.plateau_initial_rank, "max_rank": options.plateau_max_rank,
+               "initial_adapter_parameters": start, "growths": state["growths"],
+               **target_summary(shapes, dict.fromkeys(shapes, rank))}
+
+    def counts_after_training(trained: nn.Module):
+        now = count_parameters(trained, ctx.head_modules)
+        final_rank = trained.peft_config[trained.active_adapter].r
+        summary.update(final_rank=final_rank, rank_pattern=dict.fromkeys(shapes, final_rank))
+        return now.with_adapter(now.adapter, max(state["peak_adapter"], now.adapter))
+
+    callback = PlateauGrowth(options, state, ctx.validation_dataset, ctx.collator, ctx.head_modules, ctx.record,
+                             ctx.say, ctx.config.seed)
+    return PreparedModel(peft_model, callbacks=[callback], summary=summary,
+                         counts_after_training=counts_after_training)
+
+
+PLATEAU_LORA = Method(
+    "plateau_lora",
+    "LoRA starting at a small rank that grows when the validation loss stops improving.",
+    (LoraOptions, PlateauOptions),
+    prepare_plateau_lora,
+)
