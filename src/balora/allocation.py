@@ -133,6 +133,15 @@ def _monotone_within_equal_cost(ranks, costs, scores) -> dict[str, int]:
         by_importance = sorted(members, key=lambda n: -scores[n])
         for name, rank in zip(by_importance, sorted((ranks[n] for n in members), reverse=True)):
             result[name] = rank
+        # Modules of equal cost and equal importance share their ranks as evenly as possible
+        # (e.g. 3, 3, 2, 2 rather than 3, 3, 3, 1): same total, closer to their equal ideal.
+        ties: dict[float, list[str]] = {}
+        for name in members:
+            ties.setdefault(scores[name], []).append(name)
+        for tied in ties.values():
+            total = sum(result[n] for n in tied)
+            for k, name in enumerate(tied):  # model order; the first ones take the remainder
+                result[name] = total // len(tied) + (k < total % len(tied))
     return {name: result[name] for name in ranks}  # model order
 
 

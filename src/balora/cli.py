@@ -110,6 +110,7 @@ def quiet_libraries() -> None:
     huggingface_hub.utils.logging.set_verbosity_error()  # Hub retries are summed up in our one error line
     warnings.filterwarnings("ignore", category=FutureWarning)  # deprecations inside the libraries, not ours
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # weight-loading bars
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
 

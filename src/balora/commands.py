@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from balora.config import TrainConfig
+from balora.config import DEFAULT_MODEL, TrainConfig
 
 
 def train(config: TrainConfig, **method_options) -> None:
@@ -14,6 +14,35 @@ def train(config: TrainConfig, **method_options) -> None:
     from balora.train import train as run_training
 
     run_training(config, {type(option): option for option in method_options.values()})
+
+
+def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", dataset: str = "sst2",
+          num_labels: int | None = None, **method_options) -> None:
+    """Print the parameter counts and rank pattern a configuration would train, without training.
+
+    Use it to match budgets before spending compute: the counts are those `balora train` reports
+    with the same flags. BA-LoRA's total is exact; its pattern is shown at equal importance (the
+    gradient pass decides the real one). AdaLoRA shows the count it keeps and the peak it holds;
+    plateau_lora the count it starts from and the most it may grow to.
+
+    Args:
+        model_name_or_path: Hugging Face model id or local folder (as for `balora train`).
+        peft_method: Fine-tuning method (see `balora methods`).
+        dataset: The task head is sized for this dataset's classes (see `balora datasets`).
+        num_labels: Classes of the task head, overriding --dataset (needed for `csv`).
+    """
+    from balora.count import count_configuration, print_counts
+    from balora.data import get_dataset_spec
+    from balora.errors import UserError
+
+    if num_labels is None:
+        spec = get_dataset_spec(dataset)
+        if not spec.num_labels:
+            raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
+        num_labels = spec.num_labels
+    config = TrainConfig(experiment_name="count", dataset=dataset, peft_method=peft_method,
+                         model_name_or_path=model_name_or_path)
+    print_counts(count_configuration(config, {type(o): o for o in method_options.values()}, num_labels))
 
 
 def datasets() -> None:
@@ -47,4 +76,4 @@ def download(dataset: str, data_dir: str = "data") -> None:
         print(f"wrote {path}")
 
 
-COMMANDS = {"train": train, "datasets": datasets, "methods": methods, "download": download}
+COMMANDS = {"train": train, "count": count, "datasets": datasets, "methods": methods, "download": download}

@@ -56,6 +56,9 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     if resumed:  # the checkpoint holds the trained adapter; only the ranks are needed to rebuild it
         ranks = {name: entry["rank"] for name, entry in resumed["modules"].items()}
         say("Resuming: rank allocation read from rank_allocation.json; phases 1-3 skipped")
+    elif ctx.dry_run:  # counting only: any importance gives the same total, so equal importance will do
+        ranks = allocate_ranks(shapes, dict.fromkeys(shapes, 1.0), budget, options.min_rank, options.max_rank).ranks
+        say("Ranks at equal importance; phase 1's gradients decide the real pattern, at the same total")
     else:
         say("[Phase 1/4] Importance")
         started = time.perf_counter()

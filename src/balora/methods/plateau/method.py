@@ -8,7 +8,7 @@ from pathlib import Path
 
 from torch import nn
 
-from balora.counting import count_parameters
+from balora.counting import count_parameters, lora_parameter_count
 from balora.errors import UserError
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
@@ -39,7 +39,9 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
             f"{options.plateau_max_rank} after {options.plateau_patience} checks (every {options.eval_steps} "
             f"steps) without a better validation loss")
     summary = {"initial_rank": options.plateau_initial_rank, "max_rank": options.plateau_max_rank,
-               "initial_adapter_parameters": start, "growths": state["growths"],
+               "initial_adapter_parameters": start,
+               "max_adapter_parameters": lora_parameter_count(shapes, dict.fromkeys(shapes, options.plateau_max_rank)),
+               "growths": state["growths"],
                **target_summary(shapes, dict.fromkeys(shapes, rank))}
 
     def counts_after_training(trained: nn.Module):

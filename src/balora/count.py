@@ -1,0 +1,48 @@
+"""`balora count`: what a configuration would train, without data or training.
+
+The model is built by the method's own ``prepare`` (in dry-run mode), so the counts are those of
+the model training would start from, by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from balora.config import TrainConfig
+from balora.counting import count_parameters
+from balora.methods import MethodContext, get_method
+from balora.methods.lora.model import ranks_by_layer
+from balora.modeling import load_classifier
+
+
+def count_configuration(config: TrainConfig, options: dict[type, object], num_labels: int,
+                        say: Callable[[str], None] = lambda line: None) -> dict:
+    """Parameter counts (adapter, head, trainable, total, peak_adapter) and rank pattern of a configuration."""
+    method = get_method(config.peft_method)
+    options = {cls: options[cls] for cls in method.option_classes}
+    loaded = load_classifier(config.model_name_or_path, num_labels, config.seed)
+    context = MethodContext(config=config, options=options, head_modules=loaded.head_modules, train_dataset=None,
+                            collator=None, say=say, dry_run=True)
+    prepared = method.prepare(loaded.model, context)
+    counts = count_parameters(prepared.model, loaded.head_modules)
+    summary = prepared.summary
+    if "expected_final_adapter_parameters" in summary:  # AdaLoRA holds init_r ranks and keeps about target_r
+        counts = counts.with_adapter(summary["expected_final_adapter_parameters"], counts.adapter)
+    if "max_adapter_parameters" in summary:  # a growing adapter may reach this
+        counts = counts.with_adapter(counts.adapter, summary["max_adapter_parameters"])
+    return {"method": method.name, "model_name_or_path": config.model_name_or_path, "num_labels": num_labels,
+            "parameters": counts.as_dict(), "rank_pattern": summary.get("rank_pattern"), "summary": summary}
+
+
+def print_counts(report: dict) -> None:
+    counts = report["parameters"]
+    print(f"Method {report['method']} on {report['model_name_or_path']} ({report['num_labels']} classes)")
+    if report["rank_pattern"]:
+        for line in ranks_by_layer(report["rank_pattern"]):
+            print(f"  {line}")
+    print(f"Adapter parameters:   {counts['adapter']:>12,}")
+    if counts["peak_adapter"] != counts["adapter"]:
+        print(f"Peak during training: {counts['peak_adapter']:>12,}")
+    print(f"Head parameters:      {counts['head']:>12,}")
+    print(f"Trainable parameters: {counts['trainable']:>12,}")
+    print(f"Total parameters:     {counts['total']:>12,}")
