@@ -15,7 +15,7 @@ def run_train(results_dir, data_dir, model_dir, *, method_settings=None, **setti
     return train(config, build_options(**(method_settings or {})), Console(quiet=True))
 
 
-def reload_with_plain_peft(experiment_dir, data_dir, model_dir):
+def reload_with_plain_peft(experiment_dir, data_dir, model_dir, max_test_samples=None):
     """Rebuild the adapter with nothing but transformers + peft; assert it reproduces the saved predictions."""
     import numpy as np
     import pandas as pd
@@ -25,14 +25,18 @@ def reload_with_plain_peft(experiment_dir, data_dir, model_dir):
 
     from balora.data import get_dataset_spec, load_task_data
 
+    from balora.modeling import resolve_model_path  # only to find the packaged model's folder
+
     checkpoint = experiment_dir / "model_checkpoint"
-    base = AutoModelForSequenceClassification.from_pretrained(model_dir, num_labels=2)
+    base = AutoModelForSequenceClassification.from_pretrained(resolve_model_path(model_dir), num_labels=2)
     model = PeftModel.from_pretrained(base, checkpoint).eval()
     # the test split here is carved from train: rebuild it the way the pipeline did
-    texts = load_task_data(get_dataset_spec("sst2"), str(data_dir)).splits["test"]["text"].tolist()
+    texts = load_task_data(get_dataset_spec("sst2"), str(data_dir),
+                           max_test_samples=max_test_samples).splits["test"]["text"].tolist()
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     with torch.no_grad():
-        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.numpy()
+        logits = model(**tokenizer(texts, padding=True, truncation=True, max_length=128,
+                                   return_tensors="pt")).logits.numpy()
     saved = pd.read_csv(experiment_dir / "test_predictions.csv")
     assert (logits.argmax(-1) == saved["prediction"].to_numpy()).all()
     np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=1e-5)
@@ -52,3 +56,14 @@ def interrupt_training_after(monkeypatch, epoch: float):
 
     monkeypatch.setattr(callbacks.LossWatch, "_check", interrupt)
     return lambda: monkeypatch.setattr(callbacks.LossWatch, "_check", original)
+
+
+def interrupt_then_resume(monkeypatch, epoch: float, results_dir, data_dir, model_dir, **settings) -> dict:
+    """Run until training passes ``epoch``, stop it as Ctrl-C would, then finish it with --resume."""
+    undo = interrupt_training_after(monkeypatch, epoch)
+    try:
+        run_train(results_dir, data_dir, model_dir, **settings)
+    except KeyboardInterrupt:
+        pass
+    undo()
+    return run_train(results_dir, data_dir, model_dir, resume=True, **settings)

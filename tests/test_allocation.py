@@ -89,3 +89,8 @@ def test_ideal_ranks_spend_the_budget():
     ideal = ideal_ranks(scores, costs, 40, 1, 6)
     assert sum(r * c for r, c in zip(ideal, costs)) == pytest.approx(40)
     assert ideal == sorted(ideal)
+
+
+def test_non_finite_scores_are_refused_instead_of_searching_forever():
+    with pytest.raises(ValueError, match="finite"):
+        ideal_ranks([1.0, float("nan")], [10, 10], 100, 1, 8)

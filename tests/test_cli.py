@@ -79,6 +79,7 @@ def test_module_entry_point_and_help():
     assert out.returncode == 0
     for flag in ("--experiment_name", "--lora_target_modules", "--freeze_layers", "--warmup_ratio", "--resume"):
         assert flag in out.stdout
+    assert "10% of all steps" in out.stdout  # a percent sign in a help text (argparse formats help with %)
     bad = subprocess.run([sys.executable, "-m", "balora", "train", "--experiment_name", "x", "--epochs", "-1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --epochs: must be a positive number (got -1)"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from conftest import shared_data_or_skip
-from helpers import run_train
+from helpers import reload_with_plain_peft, run_train
 
 pytestmark = pytest.mark.e2e
 
@@ -31,3 +31,19 @@ def test_lora_learns_sst2(tmp_path):
     assert results["metrics"]["validation"]["accuracy"] > 0.70
     saved = json.loads((tmp_path / "tiny" / "results_final.json").read_text())
     assert saved["data"]["split_origin"]["test"].startswith("carved from train")
+
+
+@pytest.mark.parametrize("method, settings", [
+    ("adalora", {"param_budget": 73_728}),
+    ("layerwise", {"rank_strategy": "empirical", "param_budget": 73_728}),
+    ("plateau_lora", {"eval_steps": 2, "plateau_patience": 1}),
+])
+def test_baselines_run_on_sst2_and_reload_with_plain_peft(tmp_path, method, settings):
+    data_dir = shared_data_or_skip("sst2")
+    results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="sst2", peft_method=method,
+                        train_samples=32, epochs=2, batch_size=16, learning_rate=2e-3, max_test_samples=200,
+                        method_settings=settings)
+    assert results["status"] == "completed"
+    if method != "plateau_lora":
+        assert abs(results["parameters"]["adapter"] - 73_728) <= 96  # AdaLoRA: E adds one value per rank
+    reload_with_plain_peft(tmp_path / "tiny", data_dir, "all-MiniLM-L6-v2", max_test_samples=200)

@@ -52,6 +52,8 @@ def check_budget(shapes: Mapping[str, tuple[int, int]], budget: int, min_rank: i
 
 def ideal_ranks(scores: Sequence[float], costs: Sequence[int], budget: float, low: int, high: int) -> list[float]:
     """Real ranks r_i = clip(lam * s_i, low, high) with sum(r_i * c_i) = budget (or all at a bound)."""
+    if not all(math.isfinite(s) for s in scores):
+        raise ValueError("importance scores must be finite")  # NaN compares false and would never converge
     if budget >= high * sum(costs):
         return [float(high)] * len(costs)
     if budget <= low * sum(costs):

@@ -35,6 +35,7 @@ def _unwrap_optional(annotation):
 def add_field_flag(parser: argparse.ArgumentParser, name: str, annotation, default, help: str, required=False):
     annotation = _unwrap_optional(annotation)
     flag = f"--{name}"
+    help = help.replace("%", "%%")  # argparse %-formats help text ("10% of the steps")
     if annotation is bool:
         parser.add_argument(flag, action="store_true", default=default, help=help)
     elif typing.get_origin(annotation) is list:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from peft import AdaLoraConfig, TaskType, get_peft_model
 from torch import nn
@@ -20,6 +21,10 @@ from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary
+
+# A module AdaLoRA pruned to rank 0 saves zero-sized tensors, which PEFT mistakes for unsharded
+# ZeRO-3/FSDP weights; the adapter is complete and reloads as saved.
+warnings.filterwarnings("ignore", message=r".*LoRA tensor\(s\) have invalid shape")
 
 
 def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:

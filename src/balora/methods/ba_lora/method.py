@@ -6,6 +6,7 @@ in ``rank_pattern``) to the ordinary training loop, so the saved adapter is a pl
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -22,6 +23,7 @@ from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
+from balora.training.callbacks import NonFiniteLoss
 
 
 def choose_examples(train_size: int, wanted: int, calibration_size: int, seed: int) -> tuple[list[int], list[int]]:
@@ -69,6 +71,9 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
             num_examples=len(samples))
         modules = dict(model.named_modules())
         scores = importance_scores(gradient_pass.gradients, modules, options.ba_lora_importance)
+        if not math.isfinite(gradient_pass.mean_loss) or not all(map(math.isfinite, scores.values())):
+            raise NonFiniteLoss(f"non-finite training loss ({gradient_pass.mean_loss}) or gradients in the importance "
+                                "pass (phase 1) of method ba_lora, before any training: check the model and data")
         seconds["importance_seconds"] = time.perf_counter() - started
         say(f"Measured {len(scores)} target matrices on {len(samples):,} gradient samples; "
             f"average loss {gradient_pass.mean_loss:.4f} ({options.ba_lora_importance})")

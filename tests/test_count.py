@@ -1,0 +1,50 @@
+"""`balora count` agrees with what training reports, for every method."""
+
+import pytest
+
+from balora.cli import main
+from balora.config import TrainConfig
+from balora.count import count_configuration
+from balora.methods import METHODS, build_options
+from helpers import run_train
+
+SETTINGS = {
+    "full": {}, "partial": {"freeze_layers": 1}, "lora": {"lora_r": 4},
+    "ba_lora": {"param_budget": 1100, "ba_lora_gradient_samples": 16},
+    "adalora": {"adalora_init_r": 6, "adalora_target_r": 2},
+    "layerwise": {"rank_strategy": "linear_decay", "param_budget": 1100},
+    "plateau_lora": {"eval_steps": 1000},
+}
+
+
+def test_every_method_is_covered():
+    assert set(SETTINGS) == set(METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(SETTINGS))
+def test_count_agrees_with_the_trained_model(tmp_path, tiny_data_dir, tiny_model_dir, method):
+    config = TrainConfig(experiment_name="count", peft_method=method, model_name_or_path=tiny_model_dir)
+    counted = count_configuration(config, build_options(**SETTINGS[method]), num_labels=2)
+    trained = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method, epochs=1,
+                        method_settings=SETTINGS[method])
+    if method == "plateau_lora":  # counted: where it starts and the most it may grow to
+        assert counted["parameters"]["adapter"] == trained["parameters"]["adapter"]
+        assert counted["parameters"]["peak_adapter"] == trained["method_summary"]["max_adapter_parameters"]
+    else:
+        assert counted["parameters"] == trained["parameters"]
+    if method in ("lora", "layerwise", "adalora"):
+        assert counted["rank_pattern"] == trained["method_summary"]["rank_pattern"]
+
+
+def test_count_command_prints_counts_and_ranks(tiny_model_dir, capsys):
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--peft_method", "ba_lora",
+                 "--param_budget", "1100"]) == 0
+    out = capsys.readouterr().out
+    assert "Layer 0: ranks [" in out and "Adapter parameters:" in out and "1,088" in out
+
+
+def test_count_refuses_an_impossible_budget_with_one_line(tiny_model_dir, capsys):
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--peft_method", "ba_lora",
+                 "--param_budget", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "below the minimum any assignment needs" in err
