@@ -20,7 +20,8 @@ def test_results_layout_and_contents(tmp_path, tiny_data_dir, tiny_model_dir):
     assert json.loads((folder / "status.json").read_text())["status"] == "completed"
     final = json.loads((folder / "results_final.json").read_text())
     assert final == json.loads(json.dumps(results, default=str))
-    assert set(final["parameters"]) == {"adapter", "head", "trainable", "total"}
+    assert set(final["parameters"]) == {"adapter", "head", "trainable", "total", "peak_adapter"}
+    assert final["parameters"]["peak_adapter"] == final["parameters"]["adapter"]  # LoRA holds what it keeps
     # LoRA r=8 on query and value of 2 layers of hidden 32: 4 matrices * 8 * (32 + 32)
     assert final["parameters"]["adapter"] == 4 * 8 * 64
     assert final["parameters"]["head"] == 32 * 2 + 2
