@@ -25,11 +25,9 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
                             collator=None, say=say, dry_run=True)
     prepared = method.prepare(loaded.model, context)
     counts = count_parameters(prepared.model, loaded.head_modules)
+    if prepared.planned_counts is not None:
+        counts = prepared.planned_counts(counts)
     summary = prepared.summary
-    if "expected_final_adapter_parameters" in summary:  # AdaLoRA holds init_r ranks and keeps about target_r
-        counts = counts.with_adapter(summary["expected_final_adapter_parameters"], counts.adapter)
-    if "max_adapter_parameters" in summary:  # a growing adapter may reach this
-        counts = counts.with_adapter(counts.adapter, summary["max_adapter_parameters"])
     return {"method": method.name, "model_name_or_path": config.model_name_or_path, "num_labels": num_labels,
             "parameters": counts.as_dict(), "rank_pattern": summary.get("rank_pattern"), "summary": summary}
 

@@ -48,6 +48,9 @@ class PreparedModel:
     # Counts of the trained model when its trainable parameters are not what it keeps: AdaLoRA
     # saves only its unmasked ranks, and a growing adapter peaks above its starting size.
     counts_after_training: Callable[[nn.Module], ParameterCounts] | None = None
+    # What a run will report, from the counts of the model as prepared (`balora count`): AdaLoRA
+    # keeps about target_r of the init_r ranks it holds; a growing adapter may reach its maximum.
+    planned_counts: Callable[[ParameterCounts], ParameterCounts] | None = None
 
 
 @dataclass(frozen=True)

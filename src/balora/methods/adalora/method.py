@@ -65,7 +65,8 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 
     callback = AdaLoraRankUpdate(schedule, requested, ctx.record, ctx.say)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
-                         counts_after_training=counts_after_training)
+                         counts_after_training=counts_after_training,
+                         planned_counts=lambda held: held.with_adapter(final, held.adapter))
 
 
 ADALORA = Method(

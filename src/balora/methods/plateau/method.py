@@ -38,9 +38,9 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     ctx.say(f"Plateau LoRA: rank {rank} on {len(shapes)} modules, growing by {options.plateau_rank_step} up to "
             f"{options.plateau_max_rank} after {options.plateau_patience} checks (every {options.eval_steps} "
             f"steps) without a better validation loss")
+    most = lora_parameter_count(shapes, dict.fromkeys(shapes, options.plateau_max_rank))
     summary = {"initial_rank": options.plateau_initial_rank, "max_rank": options.plateau_max_rank,
-               "initial_adapter_parameters": start,
-               "max_adapter_parameters": lora_parameter_count(shapes, dict.fromkeys(shapes, options.plateau_max_rank)),
+               "initial_adapter_parameters": start, "max_adapter_parameters": most,
                "growths": state["growths"],
                **target_summary(shapes, dict.fromkeys(shapes, rank))}
 
@@ -53,7 +53,8 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     callback = PlateauGrowth(options, state, ctx.validation_dataset, ctx.collator, ctx.head_modules, ctx.record,
                              ctx.say, ctx.config.seed)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
-                         counts_after_training=counts_after_training)
+                         counts_after_training=counts_after_training,
+                         planned_counts=lambda held: held.with_adapter(held.adapter, most))
 
 
 PLATEAU_LORA = Method(
