@@ -77,7 +77,9 @@ def build_command_parser(subparsers, name: str, func, option_classes: list[type]
     hints = typing.get_type_hints(func)
     helps = docstring_params(func)
     for param in inspect.signature(func).parameters.values():
-        if param.kind is param.VAR_KEYWORD:
+        if param.kind is param.POSITIONAL_ONLY:
+            parser.add_argument(param.name, metavar=param.name.upper(), help=helps.get(param.name, ""))
+        elif param.kind is param.VAR_KEYWORD:
             for cls in option_classes:
                 add_dataclass_flags(parser, cls)
         elif dataclasses.is_dataclass(hints.get(param.name)):
@@ -89,17 +91,37 @@ def build_command_parser(subparsers, name: str, func, option_classes: list[type]
     return parser
 
 
+def build_parsers(subparsers, commands: dict, option_classes: list[type], prefix: str = "command") -> None:
+    """A command is a function, or a mapping of sub-command names to functions (`balora plot ranks`)."""
+    for name, entry in commands.items():
+        if isinstance(entry, dict):
+            group = subparsers.add_parser(name, help=f"{name}: {', '.join(entry)}")
+            inner = group.add_subparsers(dest=f"{prefix}_{name}", metavar="SUBCOMMAND", parser_class=OneLineParser)
+            build_parsers(inner, entry, option_classes, f"{prefix}_{name}")
+        else:
+            build_command_parser(subparsers, name, func=entry, option_classes=option_classes)
+
+
+def chosen_command(commands: dict, namespace: argparse.Namespace, prefix: str = "command"):
+    entry = commands.get(getattr(namespace, prefix, None))
+    if isinstance(entry, dict):
+        return chosen_command(entry, namespace, f"{prefix}_{getattr(namespace, prefix)}")
+    return entry
+
+
 def call_command(func, namespace: argparse.Namespace, option_classes: list[type]):
     hints = typing.get_type_hints(func)
-    kwargs = {}
+    args, kwargs = [], {}
     for param in inspect.signature(func).parameters.values():
-        if param.kind is param.VAR_KEYWORD:
+        if param.kind is param.POSITIONAL_ONLY:
+            args.append(getattr(namespace, param.name))
+        elif param.kind is param.VAR_KEYWORD:
             kwargs.update({cls.__name__: from_namespace(cls, namespace) for cls in option_classes})
         elif dataclasses.is_dataclass(hints.get(param.name)):
             kwargs[param.name] = from_namespace(hints[param.name], namespace)
         else:
             kwargs[param.name] = getattr(namespace, param.name)
-    return func(**kwargs)
+    return func(*args, **kwargs)
 
 
 def quiet_libraries() -> None:
@@ -124,14 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     option_classes = all_option_classes()
     parser = OneLineParser(prog="balora", description="Budget-aware parameter-efficient fine-tuning.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    for name, func in COMMANDS.items():
-        build_command_parser(subparsers, name, func, option_classes)
+    build_parsers(subparsers, COMMANDS, option_classes)
     try:
         namespace = parser.parse_args(argv)
-        if namespace.command is None:
+        func = chosen_command(COMMANDS, namespace)
+        if func is None:
             parser.print_help()
             return 2
-        call_command(COMMANDS[namespace.command], namespace, option_classes)
+        call_command(func, namespace, option_classes)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return UserError.exit_code

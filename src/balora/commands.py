@@ -76,4 +76,126 @@ def download(dataset: str, data_dir: str = "data") -> None:
         print(f"wrote {path}")
 
 
-COMMANDS = {"train": train, "count": count, "datasets": datasets, "methods": methods, "download": download}
+def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False, phases: list[str] | None = None,
+          methods: list[str] | None = None, datasets: list[str] | None = None, seeds: list[int] | None = None,
+          results_dir: str | None = None, data_dir: str | None = None, model_name_or_path: str | None = None,
+          train_samples: int | None = None, epochs: int | None = None, max_test_samples: int | None = None,
+          report_to: str | None = None) -> None:
+    """Run a whole study file: every phase, dataset, budget, method, learning rate and seed.
+
+    Experiments run one after another through `balora train`'s code path, named deterministically
+    (<dataset>-<phase>-<label>[-b<budget>][-k<shots>]-lr<lr>-s<seed>). Finished ones are read back, an
+    interrupted one resumes, so rerunning the same command continues a stopped study. A failure is
+    recorded in <results_dir>/study.json and the rest goes on (exit code 1 at the end). A method
+    with a learning-rate grid runs every rate at the first seed, keeps the best on validation and
+    runs the other seeds at it. The whole file is checked before anything trains.
+
+    Args:
+        study_file: The study file (YAML; see configs/ and the README).
+        dry_run: List the experiments and their parameter counts; train nothing.
+        retry_failed: Run experiments that failed earlier again (by default they are skipped).
+        phases: Run only these phases.
+        methods: Run only these method labels.
+        datasets: Run only these datasets (instead of the file's).
+        seeds: Use these seeds (instead of the file's).
+        results_dir: Folder of the study's experiments (default: the file's, else results/<name>).
+        data_dir: Data folder for every experiment (as --data_dir of `balora train`).
+        model_name_or_path: Model for every experiment (e.g. roberta-base at the original scale).
+        train_samples: Examples per class for every experiment (a smaller study; k-shot phases included).
+        epochs: Epochs for every experiment.
+        max_test_samples: Test examples per experiment at most.
+        report_to: Tracker every experiment logs to: none, tensorboard or mlflow.
+    """
+    from balora.study import print_plan, run_study_command
+
+    overrides = {name: value for name, value in (
+        ("data_dir", data_dir), ("model_name_or_path", model_name_or_path), ("train_samples", train_samples),
+        ("epochs", epochs), ("max_test_samples", max_test_samples), ("report_to", report_to)) if value is not None}
+    from balora.study.plan import StudyOptions
+
+    options = StudyOptions(phases=phases, methods=methods, datasets=datasets, seeds=seeds, overrides=overrides,
+                           results_dir=results_dir)
+    if dry_run:
+        print_plan(study_file, options)
+    else:
+        run_study_command(study_file, options, retry_failed)
+
+
+def compare(experiment_names: list[str] | None = None, study: str | None = None, output_dir: str = "analysis",
+            results_dir: str | None = None) -> None:
+    """Comparison tables and figures from finished experiments.
+
+    Writes comparison_table.csv and comparison_table.md (per method and dataset: adapter
+    parameters, test accuracy / macro F1 / MCC as mean ± std over seeds, n, wall time, and the
+    difference to LoRA at the same budget with a paired t-test over seeds), performance_plot.png,
+    rank_allocation_heatmap.png, training_curves.png and confusion_matrices.png.
+
+    Args:
+        experiment_names: Experiments to compare (runs differing only by seed are pooled).
+        study: Compare a study's experiments instead, at each method's selected learning rate.
+        output_dir: Folder for the tables and figures.
+        results_dir: Folder holding the experiments (default: results, or the study's).
+    """
+    from balora.analysis.collect import groups_from_names, groups_from_study
+    from balora.analysis.compare import compare as write_comparison
+    from balora.errors import UserError
+
+    if (experiment_names is None) == (study is None):
+        raise UserError("compare: give either --experiment_names or --study")
+    if study is not None:
+        from balora.study import plan_from_file
+        from balora.study.plan import StudyOptions
+
+        groups, missing = groups_from_study(plan_from_file(study, StudyOptions(results_dir=results_dir), count=False))
+        if missing:
+            print(f"not finished, left out: {len(missing)} ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})")
+    else:
+        groups = groups_from_names(results_dir or "results", experiment_names)
+    for path in write_comparison(groups, output_dir):
+        print(f"wrote {path}")
+
+
+def plot_ranks(model_path: str, output: str = "rank_heatmap.png") -> None:
+    """Heatmap of a saved adapter's rank per layer and module (AdaLoRA: initial and final).
+
+    Args:
+        model_path: A saved PEFT LoRA or AdaLoRA adapter, e.g. results/<experiment>/model_checkpoint.
+        output: PNG file to write.
+    """
+    from balora.analysis.plots import rank_heatmaps
+    from balora.analysis.ranks import adapter_ranks, rank_grid
+
+    ranks = adapter_ranks(model_path)
+    panels = [(f"{stage} ranks ({sum(r.values())} in all)", rank_grid(r)) for stage, r in
+              (("initial", ranks.get("initial")), ("final", ranks["final"])) if r]
+    print(f"wrote {rank_heatmaps(panels, output)}")
+
+
+def plot_curves(experiments: list[str], output: str = "training_curves.png", results_dir: str = "results") -> None:
+    """Training and validation loss per step and the validation metric per epoch of experiments.
+
+    Args:
+        experiments: Experiment names (in --results_dir) or experiment folders.
+        output: PNG file to write.
+        results_dir: Folder holding the experiments.
+    """
+    from pathlib import Path
+
+    from balora.analysis.plots import read_curves, training_curves
+    from balora.errors import UserError
+    from balora.results import read_json
+
+    curves = []
+    for experiment in experiments:
+        path = Path(experiment) if (Path(experiment) / "metrics.jsonl").exists() else Path(results_dir) / experiment
+        if not (path / "config.json").exists():
+            raise UserError(f"--experiments: no experiment {experiment!r} (looked in {path})")
+        final = path / "results_final.json"
+        metric = read_json(final)["headline_metric"] if final.exists() else "accuracy"
+        curves.append((path.name, *read_curves(path), metric))
+    print(f"wrote {training_curves(curves, output)}")
+
+
+COMMANDS = {"train": train, "count": count, "study": study, "compare": compare,
+            "plot": {"ranks": plot_ranks, "curves": plot_curves},
+            "datasets": datasets, "methods": methods, "download": download}

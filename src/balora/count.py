@@ -6,21 +6,31 @@ the model training would start from, by construction.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+
+import torch
 
 from balora.config import TrainConfig
 from balora.counting import count_parameters
 from balora.methods import MethodContext, get_method
 from balora.methods.lora.model import ranks_by_layer
-from balora.modeling import load_classifier
+from balora.modeling import LoadedModel, load_classifier
 
 
 def count_configuration(config: TrainConfig, options: dict[type, object], num_labels: int,
-                        say: Callable[[str], None] = lambda line: None) -> dict:
-    """Parameter counts (adapter, head, trainable, total, peak_adapter) and rank pattern of a configuration."""
+                        say: Callable[[str], None] = lambda line: None, base: LoadedModel | None = None) -> dict:
+    """Parameter counts (adapter, head, trainable, total, peak_adapter) and rank pattern of a configuration.
+
+    ``base``: the loaded model to count on (a copy is prepared), so that counting many
+    configurations of one model loads it once.
+    """
     method = get_method(config.peft_method)
     options = {cls: options[cls] for cls in method.option_classes}
-    loaded = load_classifier(config.model_name_or_path, num_labels, config.seed)
+    if base is None:
+        loaded = load_classifier(config.model_name_or_path, num_labels, config.seed)
+    else:
+        loaded = LoadedModel(_copy_sharing_weights(base.model), list(base.head_modules))
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules, train_dataset=None,
                             collator=None, say=say, dry_run=True)
     prepared = method.prepare(loaded.model, context)
@@ -30,6 +40,14 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
     summary = prepared.summary
     return {"method": method.name, "model_name_or_path": config.model_name_or_path, "num_labels": num_labels,
             "parameters": counts.as_dict(), "rank_pattern": summary.get("rank_pattern"), "summary": summary}
+
+
+def _copy_sharing_weights(model):
+    """A copy whose modules are new but whose weights are the base's: counting changes no weight,
+    and cloning 100M+ parameters per configuration would dominate a study's dry run."""
+    memo = {id(p): torch.nn.Parameter(p.data, requires_grad=p.requires_grad) for p in model.parameters()}
+    memo.update({id(b): b for b in model.buffers()})
+    return copy.deepcopy(model, memo)
 
 
 def print_counts(report: dict) -> None:

@@ -59,3 +59,7 @@ class Method:
     summary: str
     option_classes: tuple[type, ...]
     prepare: Callable[[nn.Module, MethodContext], PreparedModel]
+    # (budget, adapter parameters of rank 1 on every target) -> settings that match the method to
+    # the budget, for studies; None for methods with no budget to match (full, partial). The first
+    # setting carries the budget; any further ones are defaults a study file may override.
+    budget_settings: Callable[[int, int], dict] | None = None

@@ -18,7 +18,7 @@ from balora.methods.adalora.schedule import (
     target_rank_for_budget,
 )
 from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.budget import BudgetOptions
+from balora.methods.budget import BudgetOptions, spend_param_budget_from_wider_start
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary
 
@@ -74,4 +74,5 @@ ADALORA = Method(
     "PEFT AdaLoRA: starts at init_r and prunes to a rank budget during training.",
     (LoraOptions, BudgetOptions, AdaLoraOptions),
     prepare_adalora,
+    budget_settings=spend_param_budget_from_wider_start,
 )

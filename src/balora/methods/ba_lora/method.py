@@ -19,7 +19,7 @@ from balora.methods.ba_lora.config import BaLoraOptions
 from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
 from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.budget import BudgetOptions
+from balora.methods.budget import BudgetOptions, spend_param_budget_around_its_rank
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
@@ -133,4 +133,5 @@ BA_LORA = Method(
     "Budget-aware LoRA: gradient importance, exact-budget rank allocation, warm start, then LoRA.",
     (LoraOptions, BudgetOptions, BaLoraOptions),
     prepare_ba_lora,
+    budget_settings=spend_param_budget_around_its_rank,
 )

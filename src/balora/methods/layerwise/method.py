@@ -6,7 +6,7 @@ from torch import nn
 
 from balora.counting import lora_parameter_count
 from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.budget import BudgetOptions
+from balora.methods.budget import BudgetOptions, spend_param_budget
 from balora.methods.layerwise.config import RankScheduleOptions
 from balora.methods.layerwise.schedules import (
     attention_heavy_ranks,
@@ -62,4 +62,5 @@ LAYERWISE = Method(
     "LoRA with a layer-wise rank schedule (linear decay, attention-heavy, empirical, custom).",
     (LoraOptions, BudgetOptions, RankScheduleOptions),
     prepare_layerwise,
+    budget_settings=spend_param_budget,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from balora.methods.budget import uniform_rank_within
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
@@ -19,4 +20,5 @@ def prepare_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     return PreparedModel(peft_model, summary=target_summary(shapes, dict.fromkeys(shapes, options.lora_r)))
 
 
-LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,), prepare_lora)
+LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,), prepare_lora,
+              budget_settings=uniform_rank_within)

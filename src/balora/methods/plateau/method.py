@@ -10,6 +10,7 @@ from torch import nn
 
 from balora.counting import count_parameters, lora_parameter_count
 from balora.errors import UserError
+from balora.methods.budget import growth_cap_within
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
@@ -62,4 +63,5 @@ PLATEAU_LORA = Method(
     "LoRA starting at a small rank that grows when the validation loss stops improving.",
     (LoraOptions, PlateauOptions),
     prepare_plateau_lora,
+    budget_settings=growth_cap_within,
 )

@@ -1,0 +1,118 @@
+"""Finished experiments, gathered into groups of seeds of one configuration.
+
+A group is what one row of a comparison table stands for. From a study, the groups are the
+study's own (at the learning rate selected on validation). From a list of experiment names,
+experiments whose settings differ only by seed form a group, labelled by its method plus the
+settings that tell it apart from other groups of the same method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from balora.errors import UserError
+from balora.results import read_json
+
+# Settings that do not make two runs different configurations.
+NOT_CONFIGURATION = {"experiment_name", "seed", "results_dir", "overwrite", "resume", "num_workers", "report_to",
+                     "data_dir", "eval_batch_size"}
+
+
+@dataclass
+class Run:
+    name: str
+    path: Path
+    results: dict
+
+    @property
+    def config(self) -> dict:
+        return self.results["config"]
+
+    @property
+    def seed(self) -> int:
+        return self.results["seed"]
+
+
+@dataclass
+class RunGroup:
+    label: str
+    dataset: str
+    method: str
+    train_samples: int | None
+    budget: int | None  # what the configuration was matched to (LoRA: its own adapter count)
+    runs: list[Run]
+    phase: str | None = None
+
+    @property
+    def first(self) -> Run:
+        return min(self.runs, key=lambda run: run.seed)
+
+
+def load_run(results_dir: str | Path, name: str) -> Run:
+    path = Path(results_dir) / name
+    final = path / "results_final.json"
+    if not final.exists():
+        status = read_json(path / "status.json")["status"] if (path / "status.json").exists() else "missing"
+        raise UserError(f"experiment {path} has no results ({status}); finish it first or leave it out")
+    return Run(name, path, read_json(final))
+
+
+def budget_of(run: Run) -> int:
+    return run.config.get("param_budget") or run.results["parameters"]["adapter"]
+
+
+def configuration_key(run: Run) -> tuple:
+    return tuple(sorted((k, repr(v)) for k, v in run.config.items() if k not in NOT_CONFIGURATION))
+
+
+def groups_from_runs(runs: list[Run]) -> list[RunGroup]:
+    by_configuration: dict[tuple, list[Run]] = {}
+    for run in runs:
+        by_configuration.setdefault(configuration_key(run), []).append(run)
+    groups = [RunGroup(label=members[0].results["method"], dataset=members[0].results["dataset"],
+                       method=members[0].results["method"], train_samples=members[0].config.get("train_samples"),
+                       budget=budget_of(members[0]), runs=members) for members in by_configuration.values()]
+    for method in {g.method for g in groups}:
+        same_method = [g for g in groups if g.method == method]
+        if len(same_method) < 2:
+            continue
+        keys = sorted({k for g in same_method for k in g.first.config} - NOT_CONFIGURATION - {"dataset", "train_samples"})
+        differing = [k for k in keys if len({repr(g.first.config.get(k)) for g in same_method}) > 1]
+        for group in same_method:
+            group.label = f"{method} (" + ", ".join(f"{k}={group.first.config.get(k)}" for k in differing) + ")" \
+                if differing else method
+    return groups
+
+
+def groups_from_names(results_dir: str | Path, names: list[str]) -> list[RunGroup]:
+    return groups_from_runs([load_run(results_dir, name) for name in names])
+
+
+def groups_from_study(plan) -> tuple[list[RunGroup], list[str]]:
+    """The study's groups at their selected learning rate, and what is missing."""
+    from balora.study.plan import select_learning_rate
+    from balora.study.runner import finished_results, validation_score
+
+    groups, missing = [], []
+    for group in plan.groups:
+        learning_rate = group.learning_rates[0]
+        if group.selects_learning_rate:
+            scores = {lr: validation_score(finished_results(plan, group.experiment_name(lr, group.seeds[0])))
+                      for lr in group.learning_rates}
+            learning_rate = select_learning_rate(scores)
+            if learning_rate is None:
+                missing.append(f"{group.key} (no learning rate finished)")
+                continue
+        runs = []
+        for seed in group.seeds:
+            name = group.experiment_name(learning_rate, seed)
+            if (Path(plan.results_dir) / name / "results_final.json").exists():
+                runs.append(load_run(plan.results_dir, name))
+            else:
+                missing.append(name)
+        if runs:
+            groups.append(RunGroup(label=group.label, dataset=group.dataset, method=group.method,
+                                   train_samples=group.train_samples, budget=group.budget or budget_of(runs[0]),
+                                   runs=runs, phase=group.phase))
+    return groups, missing

@@ -1,0 +1,124 @@
+"""The comparison table: one row per group, metrics as mean ± std over seeds, and the difference
+to LoRA at the same budget with a paired test over seeds.
+
+Test-split metrics are reported (the validation split chose the learning rate and the epoch).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+import pandas as pd
+
+from balora.analysis.collect import RunGroup
+from balora.results import atomic_write_text
+
+TABLE_METRICS = {"accuracy": "accuracy", "f1_macro": "F1 (macro)", "matthews_correlation": "MCC"}
+REFERENCE_METHOD = "lora"
+SAME_BUDGET_TOLERANCE = 0.05  # AdaLoRA's rank granularity lands within about 1% of a LoRA budget
+
+
+def mean_and_std(values: list[float]) -> tuple[float, float]:
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def paired_difference(values: dict[int, float], reference: dict[int, float]) -> tuple[float | None, float | None, int]:
+    """Mean of (value - reference) over the seeds both have, its paired t-test p-value, and n pairs."""
+    from scipy.stats import ttest_rel
+
+    seeds = sorted(set(values) & set(reference))
+    if not seeds:
+        return None, None, 0
+    differences = [values[s] - reference[s] for s in seeds]
+    p_value = None
+    if len(seeds) > 1 and statistics.pstdev(differences) > 0:
+        p_value = float(ttest_rel([values[s] for s in seeds], [reference[s] for s in seeds]).pvalue)
+    return statistics.mean(differences), p_value, len(seeds)
+
+
+def _same_setting(group: RunGroup, other: RunGroup) -> bool:
+    keys = ("model_name_or_path", "epochs", "max_test_samples")
+    return (other.dataset == group.dataset and other.train_samples == group.train_samples
+            and all(other.first.config.get(k) == group.first.config.get(k) for k in keys))
+
+
+def lora_reference(group: RunGroup, groups: list[RunGroup]) -> RunGroup | None:
+    """LoRA on the same data whose adapter count is closest to the group's budget (within 5%)."""
+    if group.method == REFERENCE_METHOD or not group.budget:
+        return None
+    candidates = [g for g in groups if g.method == REFERENCE_METHOD and _same_setting(group, g)
+                  and abs(g.runs[0].results["parameters"]["adapter"] - group.budget) <= SAME_BUDGET_TOLERANCE * group.budget]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda g: (abs(g.runs[0].results["parameters"]["adapter"] - group.budget),
+                                          g.phase != group.phase))
+
+
+def test_metric(run, name: str) -> float:
+    return run.results["metrics"]["test"][name]
+
+
+def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
+    rows = []
+    for group in groups:
+        headline = group.first.results["headline_metric"]
+        params = group.first.results["parameters"]
+        row = {"phase": group.phase, "dataset": group.dataset, "method": group.label, "peft_method": group.method,
+               "train_samples": group.train_samples, "budget": group.budget, "adapter_params": params["adapter"],
+               "peak_adapter_params": params.get("peak_adapter", params["adapter"]), "n": len(group.runs),
+               "seeds": " ".join(str(r.seed) for r in sorted(group.runs, key=lambda r: r.seed)),
+               "learning_rate": group.first.config["learning_rate"], "headline_metric": headline}
+        for metric in TABLE_METRICS:
+            row[f"test_{metric}_mean"], row[f"test_{metric}_std"] = mean_and_std([test_metric(r, metric) for r in group.runs])
+        row["validation_headline_mean"], row["validation_headline_std"] = mean_and_std(
+            [r.results["metrics"]["validation"][headline] for r in group.runs])
+        row["wall_seconds_mean"] = statistics.mean(r.results["timing"]["total_seconds"] for r in group.runs)
+        reference = lora_reference(group, groups)
+        row["lora_reference"] = reference.label if reference else None
+        row["delta_vs_lora"] = row["delta_p_value"] = row["delta_pairs"] = None
+        if reference:
+            row["delta_vs_lora"], row["delta_p_value"], row["delta_pairs"] = paired_difference(
+                {r.seed: test_metric(r, headline) for r in group.runs},
+                {r.seed: test_metric(r, headline) for r in reference.runs})
+        row["experiments"] = ";".join(r.name for r in group.runs)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _mean_std(row, metric: str) -> str:
+    mean, std = row[f"test_{metric}_mean"], row[f"test_{metric}_std"]
+    if metric == "matthews_correlation":
+        return f"{mean:.3f} ± {std:.3f}"
+    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def _delta(row) -> str:
+    if row["delta_vs_lora"] is None or (isinstance(row["delta_vs_lora"], float) and math.isnan(row["delta_vs_lora"])):
+        return "—"
+    scale = 1 if row["headline_metric"] == "matthews_correlation" else 100
+    p_value = row["delta_p_value"]
+    p_text = "n/a" if p_value is None or (isinstance(p_value, float) and math.isnan(p_value)) else f"{p_value:.2f}"
+    return f"{scale * row['delta_vs_lora']:+.{3 if scale == 1 else 1}f} (p={p_text}, n={int(row['delta_pairs'])})"
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    header = ["method", "dataset", "k-shot", "adapter params", *TABLE_METRICS.values(), "n", "wall s",
+              "Δ vs LoRA, same budget"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        shots = "full" if row["train_samples"] is None or pd.isna(row["train_samples"]) else str(int(row["train_samples"]))
+        cells = [row["method"], row["dataset"], shots, f"{int(row['adapter_params']):,}",
+                 *(_mean_std(row, m) for m in TABLE_METRICS), str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+    notes = ("Test split; mean ± sample std over seeds (accuracy and F1 in %). Δ: the headline metric minus "
+             "LoRA's at the same budget on the same data, paired by seed (paired t-test).")
+    return "\n".join(lines) + "\n\n" + notes + "\n"
+
+
+def write_tables(table: pd.DataFrame, output_dir: Path) -> list[Path]:
+    csv_path, md_path = output_dir / "comparison_table.csv", output_dir / "comparison_table.md"
+    atomic_write_text(csv_path, table.to_csv(index=False))
+    atomic_write_text(md_path, markdown_table(table))
+    return [csv_path, md_path]

@@ -1,0 +1,265 @@
+"""From a study file to the list of experiments it stands for, checked before any training.
+
+Every (phase, dataset, budget, k-shot size, method) is a *group*: experiments that differ only
+by learning rate and seed. A group with one learning rate runs every seed at it; a group with a
+grid runs every learning rate at the first seed, keeps the one with the best validation metric
+and runs the other seeds at it (the test split is never looked at). Names are deterministic:
+``<dataset>-<phase>-<label>[-b<budget>][-k<shots>]-lr<lr>-s<seed>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from balora.config import TrainConfig
+from balora.errors import ConfigError, UserError
+from balora.methods import METHODS, all_option_classes, build_options
+from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
+
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+METHOD_FIELDS = {f.name for cls in all_option_classes() for f in dataclasses.fields(cls)}
+
+
+@dataclass(frozen=True)
+class Group:
+    """Experiments that differ only by learning rate and seed."""
+
+    key: str
+    phase: str
+    dataset: str
+    label: str
+    method: str
+    budget: int | None
+    train_samples: int | None
+    settings: dict[str, Any]  # flat `balora train` settings, without learning_rate and seed
+    learning_rates: tuple[float, ...]
+    seeds: tuple[int, ...]
+    line: int
+    counts: dict[str, int] | None = None
+
+    def experiment_name(self, learning_rate: float, seed: int) -> str:
+        return f"{self.key}-lr{learning_rate:g}-s{seed}"
+
+    @property
+    def selects_learning_rate(self) -> bool:
+        return len(self.learning_rates) > 1
+
+    def first_runs(self) -> list[tuple[float, int]]:
+        """(learning rate, seed) of the runs that do not wait for a selection."""
+        if not self.selects_learning_rate:
+            return [(self.learning_rates[0], seed) for seed in self.seeds]
+        return [(lr, self.seeds[0]) for lr in self.learning_rates]
+
+    def remaining_runs(self, selected_lr: float) -> list[tuple[float, int]]:
+        return [(selected_lr, seed) for seed in self.seeds[1:]] if self.selects_learning_rate else []
+
+
+def select_learning_rate(validation: dict[float, float | None]) -> float | None:
+    """The learning rate with the best validation metric; ties go to the earlier one in the grid."""
+    finished = [(score, -i, lr) for i, (lr, score) in enumerate(validation.items()) if score is not None]
+    return max(finished)[2] if finished else None
+
+
+@dataclass
+class StudyOptions:
+    """What `balora study` / `balora compare` may narrow or override from the command line."""
+
+    phases: list[str] | None = None
+    methods: list[str] | None = None
+    datasets: list[str] | None = None
+    seeds: list[int] | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # settings that win over the file's
+    results_dir: str | None = None
+
+
+@dataclass
+class StudyPlan:
+    study: StudyFile
+    results_dir: str
+    groups: list[Group]
+
+
+class ParameterCounter:
+    """Counts of configurations through `balora count`'s code path, each configuration once."""
+
+    def __init__(self):
+        self._cache: dict[str, dict] = {}
+        self._models: dict[tuple, object] = {}
+
+    def counts(self, settings: dict[str, Any], num_labels: int) -> dict[str, int]:
+        from balora.count import count_configuration
+        from balora.modeling import load_classifier
+
+        train_kwargs, method_kwargs = split_settings(settings)
+        key = json.dumps([train_kwargs.get("model_name_or_path"), settings["peft_method"], method_kwargs, num_labels],
+                         sort_keys=True, default=str)
+        if key not in self._cache:
+            config = TrainConfig(experiment_name="count", peft_method=settings["peft_method"],
+                                 **{k: v for k, v in train_kwargs.items() if k == "model_name_or_path"})
+            model_key = (config.model_name_or_path, num_labels)
+            if model_key not in self._models:
+                self._models[model_key] = load_classifier(config.model_name_or_path, num_labels, config.seed)
+            self._cache[key] = count_configuration(config, build_options(**method_kwargs), num_labels,
+                                                   base=self._models[model_key])["parameters"]
+        return self._cache[key]
+
+
+def split_settings(settings: dict[str, Any]) -> tuple[dict, dict]:
+    train = {k: v for k, v in settings.items() if k in TRAIN_FIELDS}
+    method = {k: v for k, v in settings.items() if k in METHOD_FIELDS}
+    return train, method
+
+
+def plan_study(study: StudyFile, options: StudyOptions | None = None, count: bool = True) -> StudyPlan:
+    """Expand and check a study; any mistake is one line naming the study file's line."""
+    from balora.data import get_dataset_spec
+
+    options = options or StudyOptions()
+    doc = study.source
+    _check_settings(doc, ("defaults",), study.defaults)
+    _check_selection(doc, options.phases, study.phases, "phase")
+    _check_selection(doc, options.methods, {l for p in study.phases.values() for l in p["methods"]}, "method")
+    counter = ParameterCounter()
+    groups: list[Group] = []
+    for phase_name, phase in study.phases.items():
+        if options.phases and phase_name not in options.phases:
+            continue
+        phase_keys = ("phases", phase_name)
+        _check_settings(doc, phase_keys + ("settings",), phase["settings"])
+        datasets = options.datasets or phase.get("datasets") or study.datasets
+        seeds = tuple(options.seeds or phase.get("seeds") or study.seeds)
+        budgets = phase.get("budgets") or [None]
+        shots = [options.overrides["train_samples"]] if "train_samples" in options.overrides else (
+            phase.get("train_samples") or [None])
+        for dataset in datasets:
+            try:
+                spec = get_dataset_spec(dataset)
+            except UserError as err:
+                raise doc.error(_where_dataset(doc, phase_keys, phase), str(err)) from None
+            for b, budget_value in enumerate(budgets):
+                budget_keys = phase_keys + ("budgets", b)
+                for k in shots:
+                    for label, entry in phase["methods"].items():
+                        if options.methods and label not in options.methods:
+                            continue
+                        groups.append(_plan_group(doc, study, options, counter, phase_name, dataset,
+                                                  spec.num_labels or 2, label, entry, budget_value, budget_keys,
+                                                  k, seeds, count))
+    if not groups:
+        raise UserError(f"{doc.path}: no experiment matches the chosen phases, methods and datasets")
+    keys = [g.key for g in groups]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise UserError(f"{doc.path}: two groups would share the name {repeated[0]}; give them different labels")
+    return StudyPlan(study, options.results_dir or study.results_dir, groups)
+
+
+def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, label, entry, budget_value,
+                budget_keys, shots, seeds, count) -> Group:
+    entry_keys = ("phases", phase_name, "methods", label)
+    if not re.fullmatch(r"[A-Za-z0-9_.+=]+", str(label)):
+        raise doc.error(entry_keys, f"method label {label!r} may only hold letters, digits and _ . + =")
+    _check_settings(doc, entry_keys, {k: v for k, v in entry.items() if k not in METHOD_KEYS})
+    method = entry.get("peft_method", label)
+    if method not in METHODS:
+        raise doc.error(entry_keys + ("peft_method",) if "peft_method" in entry else entry_keys,
+                        f"unknown method {method!r} (set peft_method; valid: {', '.join(METHODS)})")
+    phase = study.phases[phase_name]
+    settings = {**study.defaults, **phase["settings"], **{k: v for k, v in entry.items() if k not in METHOD_KEYS},
+                **options.overrides, "peft_method": method, "dataset": dataset}
+    if shots is not None:
+        settings["train_samples"] = shots
+    budget = None
+    if budget_value is not None:
+        study_wide = {**study.defaults, **phase["settings"], **options.overrides}  # what "LoRA at rank r" means here
+        budget = _resolve_budget(doc, budget_keys, budget_value, study_wide, counter, num_labels)
+        settings.update(_budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels))
+    grid = entry.get("learning_rates") or study.learning_rates.get(method) or [
+        settings.get("learning_rate", TrainConfig.__dataclass_fields__["learning_rate"].default)]
+    grid = [float(lr) for lr in (grid if isinstance(grid, list) else [grid])]
+    settings.pop("learning_rate", None)
+    _validate(doc, study, phase_name, entry_keys, settings, grid)
+    key = f"{dataset}-{phase_name}-{label}" + (f"-b{budget}" if budget else "") + (f"-k{shots}" if shots else "")
+    counts = None
+    if count:
+        try:
+            counts = counter.counts(settings, num_labels)
+        except UserError as err:
+            raise doc.error(budget_keys if budget is not None else entry_keys, str(err)) from None
+    return Group(key=key, phase=phase_name, dataset=dataset, label=str(label), method=method, budget=budget,
+                 train_samples=settings.get("train_samples"), settings=settings, learning_rates=tuple(grid),
+                 seeds=seeds, line=doc.line(*entry_keys), counts=counts)
+
+
+def _check_settings(doc, keys: tuple, settings: dict) -> None:
+    for name in settings:
+        if name in STUDY_OWNED_SETTINGS:
+            raise doc.error(keys + (name,), f"{name!r} is set by the study itself and cannot be given here")
+        if name not in TRAIN_FIELDS and name not in METHOD_FIELDS:
+            raise doc.error(keys + (name,), f"unknown setting {name!r} (see `balora train --help`)")
+
+
+def _check_selection(doc, chosen, known, what: str) -> None:
+    unknown = [name for name in chosen or [] if name not in known]
+    if unknown:
+        raise UserError(f"{doc.path}: no {what} named {unknown[0]!r} (known: {', '.join(known)})")
+
+
+def _where_dataset(doc, phase_keys, phase) -> tuple:
+    return phase_keys + ("datasets",) if "datasets" in phase else ("datasets",)
+
+
+def _resolve_budget(doc, keys, value, settings, counter, num_labels) -> int:
+    """A number, or {lora_rank: r}: what uniform LoRA at rank r costs on the study's targets."""
+    if isinstance(value, dict):
+        if set(value) != {"lora_rank"} or not isinstance(value["lora_rank"], int) or value["lora_rank"] < 1:
+            raise doc.error(keys, f"a budget is a number or {{lora_rank: r}} with r >= 1 (got {value})")
+        reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
+        return counter.counts({**reference, "peft_method": "lora", "lora_r": value["lora_rank"]}, num_labels)["adapter"]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise doc.error(keys, f"a budget is a positive whole number of adapter parameters (got {value!r})")
+    return value
+
+
+def _budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels) -> dict:
+    spend = METHODS[method].budget_settings
+    if spend is None:
+        raise doc.error(entry_keys, f"method {method!r} has no budget to match; move it to a phase without 'budgets'")
+    reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
+    rank_cost = counter.counts({**reference, "peft_method": "lora", "lora_r": 1}, num_labels)["adapter"]
+    try:
+        chosen = spend(budget, rank_cost)
+    except ValueError as err:
+        raise doc.error(budget_keys, f"budget {budget:,} for {method}: {err}") from None
+    carrier = next(iter(chosen))
+    if carrier in settings:
+        raise doc.error(entry_keys + (carrier,), f"{carrier} is set by the phase's budgets; remove it here")
+    return {name: value for name, value in chosen.items() if name not in settings}
+
+
+def _validate(doc, study, phase_name, entry_keys, settings, grid) -> None:
+    train_kwargs, method_kwargs = split_settings(settings)
+    try:
+        for lr in grid:
+            TrainConfig(experiment_name="study-check", learning_rate=lr, **train_kwargs)
+        build_options(**method_kwargs)
+    except ConfigError as err:
+        raise doc.error(_where_set(doc, study, phase_name, entry_keys, err.field), str(err)) from None
+    except (UserError, TypeError) as err:
+        raise doc.error(entry_keys, str(err)) from None
+
+
+def _where_set(doc, study, phase_name, entry_keys, name) -> tuple:
+    if name == "learning_rate":
+        name = "learning_rates"
+    method = study.phases[phase_name]["methods"][entry_keys[-1]].get("peft_method", entry_keys[-1])
+    if name == "learning_rates" and ("learning_rates", method) in doc.lines:
+        return ("learning_rates", method)
+    for keys in (entry_keys, ("phases", phase_name, "settings"), ("defaults",)):
+        if keys + (name,) in doc.lines:
+            return keys + (name,)
+    return entry_keys

@@ -1,0 +1,145 @@
+"""Running a planned study: one experiment after another through `balora train`'s own code path.
+
+Finished experiments are read back instead of rerun, interrupted ones resume from their last
+checkpoint, and a failure is recorded in ``study.json`` while the rest of the study goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from balora.config import TrainConfig
+from balora.console import Console
+from balora.errors import TrainingFailure, UserError
+from balora.methods import build_options
+from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json
+from balora.study.plan import Group, StudyPlan, select_learning_rate, split_settings
+
+
+@dataclass
+class Outcome:
+    """What one experiment of the study came to."""
+
+    name: str
+    status: str  # completed | failed | skipped (failed earlier; rerun with --retry_failed)
+    results: dict | None = None
+    error: str | None = None
+    ran_now: bool = False
+
+
+@dataclass
+class StudyState:
+    """``study.json``: every experiment's status and every group's learning-rate selection."""
+
+    path: Path
+    study_file: str
+    experiments: dict[str, dict] = field(default_factory=dict)
+    groups: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path, study_file: str) -> StudyState:
+        """The state of earlier runs of the study, so that a partial rerun (--methods ...) keeps the rest."""
+        saved = read_json(path) if path.exists() else {}
+        return cls(path, study_file, saved.get("experiments", {}), saved.get("groups", {}))
+
+    def save(self) -> None:
+        atomic_write_json(self.path, {"study_file": self.study_file, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                      "groups": self.groups, "experiments": self.experiments})
+
+
+def validation_score(results: dict | None) -> float | None:
+    if not results or results.get("status") != "completed":
+        return None
+    return results["metrics"]["validation"][results["headline_metric"]]
+
+
+def finished_results(plan: StudyPlan, name: str) -> dict | None:
+    path = Path(plan.results_dir) / name / "results_final.json"
+    return read_json(path) if path.exists() else None
+
+
+def check_same_settings(name: str, saved: dict, wanted: dict) -> None:
+    changed = sorted(k for k in wanted if k not in RESUME_INSENSITIVE and k in saved and saved[k] != wanted[k])
+    if changed:
+        raise UserError(f"experiment {name} exists with other settings ({', '.join(changed)}); "
+                        "use another results_dir for a changed study")
+
+
+def run_experiment(plan: StudyPlan, group: Group, learning_rate: float, seed: int, retry_failed: bool) -> Outcome:
+    from balora.train import resolved_settings, train
+
+    name = group.experiment_name(learning_rate, seed)
+    train_kwargs, method_kwargs = split_settings(group.settings)
+    experiment = ExperimentDir(plan.results_dir, name)
+    status = experiment.status()
+    try:
+        config = TrainConfig(experiment_name=name, results_dir=plan.results_dir, learning_rate=learning_rate,
+                             seed=seed, resume=status == "running", overwrite=status == "failed" and retry_failed,
+                             **train_kwargs)
+        options = build_options(**method_kwargs)
+        if status is not None and experiment.file("config.json").exists():
+            check_same_settings(name, read_json(experiment.file("config.json")), resolved_settings(config, options))
+        if status == "completed":
+            return Outcome(name, "completed", read_json(experiment.file("results_final.json")))
+        if status == "failed" and not retry_failed:
+            error = read_json(experiment.file("status.json")).get("error")
+            return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
+        results = train(config, options, Console(quiet=True))
+        return Outcome(name, "completed", results, ran_now=True)
+    except (UserError, TrainingFailure) as err:
+        return Outcome(name, "failed", error=str(err), ran_now=True)
+    except Exception as err:  # a bug in one experiment must not cost the rest of the study
+        return Outcome(name, "failed", error=f"{type(err).__name__}: {err}", ran_now=True)
+
+
+def run_study(plan: StudyPlan, retry_failed: bool = False, print_line=print) -> list[Outcome]:
+    state = StudyState.load(Path(plan.results_dir) / "study.json", plan.study.source.path)
+    total = sum(len(g.seeds) + len(g.learning_rates) - 1 if g.selects_learning_rate else len(g.seeds)
+                for g in plan.groups)
+    outcomes: list[Outcome] = []
+
+    def run(group: Group, learning_rate: float, seed: int) -> Outcome:
+        name = group.experiment_name(learning_rate, seed)
+        print_line(f"[{len(outcomes) + 1}/{total}] {name} ...")
+        started = time.perf_counter()
+        entry = {"group": group.key, "learning_rate": learning_rate, "seed": seed}
+        try:
+            outcome = run_experiment(plan, group, learning_rate, seed, retry_failed)
+        except KeyboardInterrupt:
+            state.experiments[name] = {**entry, "status": "interrupted"}
+            state.save()
+            raise
+        outcomes.append(outcome)
+        state.experiments[name] = {**entry, "status": outcome.status, **({"error": outcome.error} if outcome.error else {})}
+        state.save()
+        print_line(f"    {_describe(outcome, time.perf_counter() - started)}")
+        return outcome
+
+    for group in plan.groups:
+        first = {(lr, seed): run(group, lr, seed) for lr, seed in group.first_runs()}
+        if not group.selects_learning_rate:
+            continue
+        scores = {lr: validation_score(first[(lr, group.seeds[0])].results) for lr in group.learning_rates}
+        selected = select_learning_rate(scores)
+        state.groups[group.key] = {"validation_by_learning_rate": {f"{lr:g}": s for lr, s in scores.items()},
+                                   "selected_learning_rate": selected}
+        state.save()
+        if selected is None:
+            print_line(f"    {group.key}: every learning rate failed; its other seeds are not run")
+            continue
+        print_line(f"    {group.key}: learning rate {selected:g} selected on validation")
+        for lr, seed in group.remaining_runs(selected):
+            run(group, lr, seed)
+    return outcomes
+
+
+def _describe(outcome: Outcome, seconds: float) -> str:
+    if outcome.status != "completed":
+        return f"{outcome.status}: {outcome.error}"
+    results = outcome.results
+    metric = results["headline_metric"]
+    how = f"done in {seconds:.0f} s" if outcome.ran_now else "already finished"
+    return (f"{how}: validation {metric} {results['metrics']['validation'][metric]:.4f}, "
+            f"test {metric} {results['metrics']['test'][metric]:.4f}")

@@ -1,0 +1,174 @@
+"""Reading a study file: YAML whose every value remembers the line it came from.
+
+Errors in a study must point at the line to fix, so the file is composed into YAML nodes (which
+carry their position) and turned into plain dicts and lists alongside a map from key path to line.
+The schema is checked here; what the values mean (methods, budgets, settings) is checked by
+``plan.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from balora.errors import UserError
+
+TOP_LEVEL_KEYS = {
+    "name": "study name (also the default results folder: results/<name>)",
+    "results_dir": "folder that holds the study's experiments",
+    "datasets": "dataset names, as in `balora datasets`",
+    "seeds": "random seeds; every configuration runs once per seed",
+    "defaults": "`balora train` settings applied to every experiment",
+    "learning_rates": "learning-rate grid per method (method name -> list)",
+    "phases": "phase name -> methods, budgets, train_samples, settings",
+}
+PHASE_KEYS = {
+    "methods": "label -> settings of one method (peft_method, learning_rates, any train flag)",
+    "budgets": "adapter-parameter budgets: numbers, or {lora_rank: r} for what LoRA at rank r costs",
+    "train_samples": "k-shot sizes (examples per class) to sweep",
+    "settings": "`balora train` settings for every experiment of the phase",
+    "seeds": "seeds of this phase (default: the study's)",
+    "datasets": "datasets of this phase (default: the study's)",
+}
+METHOD_KEYS = {"peft_method", "learning_rates"}
+# The study decides these for every experiment; a study file may not set them.
+STUDY_OWNED_SETTINGS = {"experiment_name", "results_dir", "seed", "dataset", "overwrite", "resume"}
+
+
+@dataclass
+class Located:
+    """Plain YAML data plus the line of every key path (1-based), for error messages."""
+
+    data: Any
+    lines: dict[tuple, int]
+    path: str
+
+    def line(self, *keys) -> int:
+        """The line of the deepest known key path along ``keys``."""
+        while keys and keys not in self.lines:
+            keys = keys[:-1]
+        return self.lines.get(keys, 1)
+
+    def error(self, keys: tuple, message: str) -> UserError:
+        return UserError(f"{self.path} line {self.line(*keys)}: {message}")
+
+
+def _plain(node: yaml.Node, keys: tuple, lines: dict[tuple, int]):
+    lines.setdefault(keys, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            lines[keys + (key,)] = key_node.start_mark.line + 1
+            if key in result:
+                raise UserError(f"line {key_node.start_mark.line + 1}: key {key!r} appears twice")
+            result[key] = _plain(value_node, keys + (key,), lines)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_plain(item, keys + (i,), lines) for i, item in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def read_located_yaml(path: str | Path) -> Located:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"study file not found: {path}")
+    try:
+        node = yaml.compose(path.read_text())
+        lines: dict[tuple, int] = {}
+        data = {} if node is None else _plain(node, (), lines)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    except UserError as err:
+        raise UserError(f"{path} {err}") from None
+    return Located(data, lines, str(path))
+
+
+@dataclass
+class StudyFile:
+    """A study file whose shape has been checked (names and values are checked by the planner)."""
+
+    source: Located
+    name: str
+    results_dir: str
+    datasets: list[str]
+    seeds: list[int]
+    defaults: dict[str, Any]
+    learning_rates: dict[str, list[float]]
+    phases: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _check_keys(doc: Located, keys: tuple, mapping: Any, allowed: dict | set, what: str) -> dict:
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        raise doc.error(keys, f"{what} must be a mapping of key: value")
+    for key in mapping:
+        if key not in allowed:
+            raise doc.error(keys + (key,), f"unknown key {key!r} in {what}; known: {', '.join(allowed)}")
+    return mapping
+
+
+def _list_of(doc: Located, keys: tuple, value: Any, kind: type, what: str) -> list:
+    values = value if isinstance(value, list) else [value]
+    for i, item in enumerate(values):
+        if kind is float and isinstance(item, str):
+            try:
+                item = values[i] = float(item)  # YAML reads 2e-3 (no dot) as a string
+            except ValueError:
+                pass
+        if isinstance(item, bool) or not isinstance(item, (int, float) if kind is float else kind):
+            raise doc.error(keys + ((i,) if isinstance(value, list) else ()),
+                            f"{what} must be {'numbers' if kind is float else kind.__name__ + 's'} (got {item!r})")
+    if not values:
+        raise doc.error(keys, f"{what} is empty")
+    return values
+
+
+def parse_study(path: str | Path) -> StudyFile:
+    doc = read_located_yaml(path)
+    top = _check_keys(doc, (), doc.data, TOP_LEVEL_KEYS, "the study")
+    for required in ("name", "phases"):
+        if required not in top:
+            raise doc.error((), f"the study needs a {required!r} key ({TOP_LEVEL_KEYS[required]})")
+    name = str(top["name"])
+    grids = _check_keys(doc, ("learning_rates",), top.get("learning_rates"), _AnyKey(), "learning_rates")
+    phases = _check_keys(doc, ("phases",), top["phases"], _AnyKey(), "phases")
+    if not phases:
+        raise doc.error(("phases",), "the study has no phases")
+    for phase_name, phase in phases.items():
+        keys = ("phases", phase_name)
+        phase = _check_keys(doc, keys, phase, PHASE_KEYS, f"phase {phase_name!r}")
+        if not phase.get("methods"):
+            raise doc.error(keys, f"phase {phase_name!r} needs 'methods' ({PHASE_KEYS['methods']})")
+        methods = _check_keys(doc, keys + ("methods",), phase["methods"], _AnyKey(), f"methods of {phase_name!r}")
+        for label, entry in methods.items():
+            phase["methods"][label] = _check_keys(doc, keys + ("methods", label), entry, _AnyKey(), f"method {label!r}")
+        for list_key, kind in (("seeds", int), ("train_samples", int), ("datasets", str)):
+            if list_key in phase:
+                phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)
+        phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), _AnyKey(), "settings")
+        phases[phase_name] = phase
+    return StudyFile(
+        source=doc,
+        name=name,
+        results_dir=str(top.get("results_dir") or Path("results") / name),
+        datasets=_list_of(doc, ("datasets",), top.get("datasets", ["sst2"]), str, "datasets"),
+        seeds=_list_of(doc, ("seeds",), top.get("seeds", [42]), int, "seeds"),
+        defaults=_check_keys(doc, ("defaults",), top.get("defaults"), _AnyKey(), "defaults"),
+        learning_rates={method: _list_of(doc, ("learning_rates", method), grid, float, "a learning-rate grid")
+                        for method, grid in grids.items()},
+        phases=phases,
+    )
+
+
+class _AnyKey(dict):
+    """Allows every key: the planner checks these names against methods and flags."""
+
+    def __contains__(self, key) -> bool:
+        return True

@@ -1,0 +1,126 @@
+"""Running a study on the tiny model: learning-rate selection on validation, resuming after an
+interruption without redoing finished experiments, and failures recorded while the rest goes on."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import balora.train
+from balora.cli import main
+from balora.errors import TrainingFailure
+from balora.results import read_json
+from balora.study import plan_from_file
+from balora.study.plan import StudyOptions
+from balora.study.runner import run_study
+from tests.helpers import interrupt_training_after
+
+STUDY = """\
+    name: tiny_run
+    seeds: [1, 2]
+    defaults: {{model_name_or_path: {model}, data_dir: {data}, epochs: 2, batch_size: 8}}
+    phases:
+      budgets:
+        budgets: [{{lora_rank: 2}}]
+        methods:
+          lora: {{learning_rates: [5.0e-3, 2.0e-2]}}
+          ba_lora: {{learning_rates: [1.0e-2], ba_lora_gradient_samples: 16}}
+"""
+
+
+@pytest.fixture
+def study_plan(tmp_path, tiny_model_dir, tiny_data_dir):
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(STUDY).format(model=tiny_model_dir, data=tiny_data_dir))
+    return plan_from_file(str(path), StudyOptions(results_dir=str(tmp_path / "results")))
+
+
+@pytest.fixture
+def train_calls(monkeypatch):
+    """Every call of `balora train` the study makes: (experiment name, resume?)."""
+    calls, original = [], balora.train.train
+
+    def counting(config, options, console=None):
+        calls.append((config.experiment_name, config.resume))
+        return original(config, options, console)
+
+    monkeypatch.setattr(balora.train, "train", counting)
+    return calls
+
+
+def test_interrupted_study_resumes_without_redoing_finished_experiments(study_plan, train_calls, monkeypatch):
+    interrupted = "sst2-budgets-ba_lora-b512-lr0.01-s1"
+    original = balora.train.train
+
+    def interrupt_the_fourth(config, options, console=None):
+        if config.experiment_name == interrupted and not config.resume:
+            undo = interrupt_training_after(monkeypatch, 1.2)  # after its first epoch checkpoint
+            try:
+                return original(config, options, console)
+            finally:
+                undo()
+        return original(config, options, console)
+
+    monkeypatch.setattr(balora.train, "train", interrupt_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(study_plan, print_line=lambda line: None)
+    assert train_calls[3] == (interrupted, False)
+    lora = [name for name, _ in train_calls[:3]]
+    state = read_json(f"{study_plan.results_dir}/study.json")
+    assert [state["experiments"][n]["status"] for n in lora] == ["completed"] * 3
+    selected = state["groups"]["sst2-budgets-lora-b512"]["selected_learning_rate"]
+    scores = state["groups"]["sst2-budgets-lora-b512"]["validation_by_learning_rate"]
+    assert scores[f"{selected:g}"] == max(scores.values())  # chosen on validation
+    assert lora[2] == f"sst2-budgets-lora-b512-lr{selected:g}-s2"
+    assert read_json(f"{study_plan.results_dir}/{interrupted}/status.json")["status"] == "running"
+    assert state["experiments"][interrupted]["status"] == "interrupted"
+
+    train_calls.clear()
+    monkeypatch.setattr(balora.train, "train", original)  # counts, no longer interrupts
+    outcomes = run_study(study_plan, print_line=lambda line: None)
+    assert train_calls == [(interrupted, True), ("sst2-budgets-ba_lora-b512-lr0.01-s2", False)]
+    assert [o.status for o in outcomes] == ["completed"] * 5
+    assert [o.ran_now for o in outcomes] == [False, False, False, True, True]
+
+
+def test_a_failure_is_recorded_and_the_rest_goes_on(study_plan, monkeypatch, tmp_path, capsys):
+    original = balora.train.train
+
+    def failing(config, options, console=None):
+        if config.experiment_name.startswith("sst2-budgets-lora-b512-lr0.005"):
+            raise TrainingFailure("non-finite loss (nan) at step 3")
+        return original(config, options, console)
+
+    monkeypatch.setattr(balora.train, "train", failing)
+    outcomes = run_study(study_plan, print_line=lambda line: None)
+    assert [o.status for o in outcomes] == ["failed", "completed", "completed", "completed", "completed"]
+    state = read_json(f"{study_plan.results_dir}/study.json")
+    assert state["experiments"]["sst2-budgets-lora-b512-lr0.005-s1"]["error"] == "non-finite loss (nan) at step 3"
+    assert state["groups"]["sst2-budgets-lora-b512"]["selected_learning_rate"] == 0.02  # the one that finished
+
+    # Through the CLI, the rerun finds everything finished but the failure, and exits with 1.
+    code = main(["study", study_plan.study.source.path, "--results_dir", study_plan.results_dir])
+    out, err = capsys.readouterr()
+    assert code == 1 and "1 experiment(s) did not finish" in err and "0 run now, 4 already finished" in out
+
+
+def test_dry_run_lists_experiments_with_counts(study_plan, capsys):
+    code = main(["study", study_plan.study.source.path, "--dry_run"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 configurations, 5 experiments" in out
+    assert "sst2-budgets-lora-b512-lr0.005-s1" in out and "sst2-budgets-lora-b512-lr<selected>-s{2}" in out
+    assert "sst2-budgets-ba_lora-b512-lr0.01-s2" in out
+    assert "budgets      sst2       ba_lora                      full       512         512         512" in out
+
+
+def test_cli_bad_study_is_one_line_and_trains_nothing(tmp_path, capsys, tiny_model_dir):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"name: bad\ndefaults: {{model_name_or_path: {tiny_model_dir}}}\nphases:\n  p:\n"
+                    "    methods:\n      lora: {peft_method: lorax}\n")
+    code = main(["study", str(path), "--results_dir", str(tmp_path / "results")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "bad.yaml line 6: unknown method 'lorax'" in err
+    assert not (tmp_path / "results").exists()
