@@ -1,6 +1,7 @@
 """Real runs: the packaged all-MiniLM-L6-v2 on ../shared/data (skipped when that folder is absent)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,56 @@ def test_baselines_run_on_sst2_and_reload_with_plain_peft(tmp_path, method, sett
     if method != "plateau_lora":
         assert abs(results["parameters"]["adapter"] - 73_728) <= 96  # AdaLoRA: E adds one value per rank
     reload_with_plain_peft(tmp_path / "tiny", data_dir, "all-MiniLM-L6-v2", max_test_samples=200)
+
+
+def test_reduced_study_interrupted_resumed_and_compared(tmp_path, monkeypatch, capsys):
+    """configs/smoke_sst2.yaml on real SST-2: two methods, two seeds, 16 examples per class, one
+    epoch; stopped in its fourth experiment, resumed without redoing the first three, compared."""
+    import pandas as pd
+
+    import balora.train
+    from balora.cli import main
+    from helpers import interrupt_training_after
+
+    data_dir = shared_data_or_skip("sst2")
+    smoke = str(Path(__file__).resolve().parents[1] / "configs" / "smoke_sst2.yaml")
+    args = ["study", smoke, "--data_dir", str(data_dir), "--results_dir", str(tmp_path / "study")]
+    calls, original = [], balora.train.train
+
+    def train_and_stop_the_fourth(config, options, console=None):
+        calls.append((config.experiment_name, config.resume))
+        if len(calls) == 4:
+            undo = interrupt_training_after(monkeypatch, 0.4)
+            try:
+                return original(config, options, console)
+            finally:
+                undo()
+        return original(config, options, console)
+
+    monkeypatch.setattr(balora.train, "train", train_and_stop_the_fourth)
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 130
+    first_three, interrupted = [name for name, _ in calls[:3]], calls[3][0]
+    assert main(args) == 0
+    assert calls[4:] == [(interrupted, True), ("sst2-budgets-ba_lora-b73728-lr0.004-s43", False)]
+    assert "3 already finished" in capsys.readouterr().out
+    assert all(name not in [n for n, _ in calls[4:]] for name in first_three)
+
+    out = tmp_path / "analysis"
+    assert main(["compare", "--study", smoke, "--results_dir", str(tmp_path / "study"),
+                 "--output_dir", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted([
+        "comparison_table.csv", "comparison_table.md", "performance_plot.png", "rank_allocation_heatmap.png",
+        "training_curves.png", "confusion_matrices.png"])
+    table = pd.read_csv(out / "comparison_table.csv")
+    assert table["method"].tolist() == ["lora", "ba_lora"] and table["n"].tolist() == [2, 2]
+    for _, row in table.iterrows():
+        finals = [json.loads((tmp_path / "study" / name / "results_final.json").read_text())
+                  for name in row["experiments"].split(";")]
+        accuracies = [f["metrics"]["test"]["accuracy"] for f in finals]
+        assert sorted(f["seed"] for f in finals) == [42, 43]
+        assert row["test_accuracy_mean"] == pytest.approx(sum(accuracies) / 2)
+        assert row["adapter_params"] == finals[0]["parameters"]["adapter"] == 73728
+    ba_lora = table.set_index("method").loc["ba_lora"]
+    assert ba_lora["lora_reference"] == "lora" and ba_lora["delta_pairs"] == 2

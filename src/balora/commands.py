@@ -107,12 +107,11 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
         report_to: Tracker every experiment logs to: none, tensorboard or mlflow.
     """
     from balora.study import print_plan, run_study_command
+    from balora.study.plan import StudyOptions
 
     overrides = {name: value for name, value in (
         ("data_dir", data_dir), ("model_name_or_path", model_name_or_path), ("train_samples", train_samples),
         ("epochs", epochs), ("max_test_samples", max_test_samples), ("report_to", report_to)) if value is not None}
-    from balora.study.plan import StudyOptions
-
     options = StudyOptions(phases=phases, methods=methods, datasets=datasets, seeds=seeds, overrides=overrides,
                            results_dir=results_dir)
     if dry_run:

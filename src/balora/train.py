@@ -25,7 +25,7 @@ from balora.metrics import SCALAR_METRICS, classification_metrics
 from balora.modeling import load_classifier, load_tokenizer
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.callbacks import EpochReport, LossWatch, peak_memory_mb
-from balora.training.trainer import build_trainer
+from balora.training.trainer import build_trainer, require_tracker
 
 _PIPELINE_FILES = {"config.json", "status.json", "results_final.json"}
 
@@ -94,6 +94,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     options = {cls: options[cls] for cls in method.option_classes}
     spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column)
     settings = resolved_settings(config, options)
+    require_tracker(config.report_to)
     experiment = ExperimentDir(config.results_dir, config.experiment_name)
     mode = experiment.check_can_start(config.overwrite, config.resume, settings)
 

@@ -8,8 +8,8 @@ from balora.analysis.compare import compare
 from balora.analysis.collect import groups_from_names
 from balora.analysis.ranks import adapter_ranks, layer_and_kind, rank_grid
 from balora.errors import UserError
-from tests.analysis.fake_runs import fake_run
-from tests.conftest import tiny_bert
+from analysis.fake_runs import fake_run
+from conftest import tiny_bert
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ from scipy.stats import ttest_rel
 
 from balora.analysis.collect import groups_from_names
 from balora.analysis.table import comparison_table, markdown_table, paired_difference
-from tests.analysis.fake_runs import fake_run
+from analysis.fake_runs import fake_run
 
 LORA = {42: 0.80, 43: 0.82, 44: 0.78}
 BA_LORA = {42: 0.81, 43: 0.84, 44: 0.78}

@@ -14,7 +14,7 @@ from balora.results import read_json
 from balora.study import plan_from_file
 from balora.study.plan import StudyOptions
 from balora.study.runner import run_study
-from tests.helpers import interrupt_training_after
+from helpers import interrupt_training_after
 
 STUDY = """\
     name: tiny_run

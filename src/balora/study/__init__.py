@@ -13,14 +13,9 @@ def plan_from_file(path: str, options: StudyOptions, count: bool = True) -> Stud
     return plan_study(parse_study(path), options, count=count)
 
 
-def experiment_count(plan: StudyPlan) -> int:
-    return sum(len(g.seeds) + len(g.learning_rates) - 1 if g.selects_learning_rate else len(g.seeds)
-               for g in plan.groups)
-
-
 def print_plan(path: str, options: StudyOptions) -> None:
     plan = plan_from_file(path, options)
-    print(f"Study {plan.study.name} ({path}): {len(plan.groups)} configurations, {experiment_count(plan)} "
+    print(f"Study {plan.study.name} ({path}): {len(plan.groups)} configurations, {plan.experiment_count} "
           f"experiments, results in {plan.results_dir}")
     header = f"{'phase':12s} {'dataset':10s} {'method':26s} {'k-shot':>6s} {'budget':>9s} {'adapter':>11s} {'peak':>11s}"
     print(header)
@@ -40,7 +35,7 @@ def run_study_command(path: str, options: StudyOptions, retry_failed: bool) -> N
     from balora.study.runner import run_study
 
     plan = plan_from_file(path, options)
-    print(f"Study {plan.study.name}: {len(plan.groups)} configurations, up to {experiment_count(plan)} experiments, "
+    print(f"Study {plan.study.name}: {len(plan.groups)} configurations, up to {plan.experiment_count} experiments, "
           f"results in {plan.results_dir}", flush=True)
     try:
         outcomes = run_study(plan, retry_failed, print_line=lambda line: print(line, flush=True))

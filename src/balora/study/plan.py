@@ -82,6 +82,12 @@ class StudyPlan:
     results_dir: str
     groups: list[Group]
 
+    @property
+    def experiment_count(self) -> int:
+        """Experiments the study runs: a learning-rate search on the first seed, then the other seeds."""
+        return sum(len(g.seeds) + len(g.learning_rates) - 1 if g.selects_learning_rate else len(g.seeds)
+                   for g in self.groups)
+
 
 class ParameterCounter:
     """Counts of configurations through `balora count`'s code path, each configuration once."""

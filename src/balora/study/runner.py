@@ -96,8 +96,7 @@ def run_experiment(plan: StudyPlan, group: Group, learning_rate: float, seed: in
 
 def run_study(plan: StudyPlan, retry_failed: bool = False, print_line=print) -> list[Outcome]:
     state = StudyState.load(Path(plan.results_dir) / "study.json", plan.study.source.path)
-    total = sum(len(g.seeds) + len(g.learning_rates) - 1 if g.selects_learning_rate else len(g.seeds)
-                for g in plan.groups)
+    total = plan.experiment_count
     outcomes: list[Outcome] = []
 
     def run(group: Group, learning_rate: float, seed: int) -> Outcome:

@@ -103,13 +103,14 @@ class StudyFile:
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _check_keys(doc: Located, keys: tuple, mapping: Any, allowed: dict | set, what: str) -> dict:
+def _check_keys(doc: Located, keys: tuple, mapping: Any, what: str, allowed: dict | None = None) -> dict:
+    """A mapping (None reads as empty); `allowed=None` leaves its keys to the planner (methods, flags)."""
     if mapping is None:
         return {}
     if not isinstance(mapping, dict):
         raise doc.error(keys, f"{what} must be a mapping of key: value")
     for key in mapping:
-        if key not in allowed:
+        if allowed is not None and key not in allowed:
             raise doc.error(keys + (key,), f"unknown key {key!r} in {what}; known: {', '.join(allowed)}")
     return mapping
 
@@ -132,27 +133,27 @@ def _list_of(doc: Located, keys: tuple, value: Any, kind: type, what: str) -> li
 
 def parse_study(path: str | Path) -> StudyFile:
     doc = read_located_yaml(path)
-    top = _check_keys(doc, (), doc.data, TOP_LEVEL_KEYS, "the study")
+    top = _check_keys(doc, (), doc.data, "the study", TOP_LEVEL_KEYS)
     for required in ("name", "phases"):
         if required not in top:
             raise doc.error((), f"the study needs a {required!r} key ({TOP_LEVEL_KEYS[required]})")
     name = str(top["name"])
-    grids = _check_keys(doc, ("learning_rates",), top.get("learning_rates"), _AnyKey(), "learning_rates")
-    phases = _check_keys(doc, ("phases",), top["phases"], _AnyKey(), "phases")
+    grids = _check_keys(doc, ("learning_rates",), top.get("learning_rates"), "learning_rates")
+    phases = _check_keys(doc, ("phases",), top["phases"], "phases")
     if not phases:
         raise doc.error(("phases",), "the study has no phases")
     for phase_name, phase in phases.items():
         keys = ("phases", phase_name)
-        phase = _check_keys(doc, keys, phase, PHASE_KEYS, f"phase {phase_name!r}")
+        phase = _check_keys(doc, keys, phase, f"phase {phase_name!r}", PHASE_KEYS)
         if not phase.get("methods"):
             raise doc.error(keys, f"phase {phase_name!r} needs 'methods' ({PHASE_KEYS['methods']})")
-        methods = _check_keys(doc, keys + ("methods",), phase["methods"], _AnyKey(), f"methods of {phase_name!r}")
+        methods = _check_keys(doc, keys + ("methods",), phase["methods"], f"methods of {phase_name!r}")
         for label, entry in methods.items():
-            phase["methods"][label] = _check_keys(doc, keys + ("methods", label), entry, _AnyKey(), f"method {label!r}")
+            phase["methods"][label] = _check_keys(doc, keys + ("methods", label), entry, f"method {label!r}")
         for list_key, kind in (("seeds", int), ("train_samples", int), ("datasets", str)):
             if list_key in phase:
                 phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)
-        phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), _AnyKey(), "settings")
+        phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), "settings")
         phases[phase_name] = phase
     return StudyFile(
         source=doc,
@@ -160,15 +161,9 @@ def parse_study(path: str | Path) -> StudyFile:
         results_dir=str(top.get("results_dir") or Path("results") / name),
         datasets=_list_of(doc, ("datasets",), top.get("datasets", ["sst2"]), str, "datasets"),
         seeds=_list_of(doc, ("seeds",), top.get("seeds", [42]), int, "seeds"),
-        defaults=_check_keys(doc, ("defaults",), top.get("defaults"), _AnyKey(), "defaults"),
+        defaults=_check_keys(doc, ("defaults",), top.get("defaults"), "defaults"),
         learning_rates={method: _list_of(doc, ("learning_rates", method), grid, float, "a learning-rate grid")
                         for method, grid in grids.items()},
         phases=phases,
     )
 
-
-class _AnyKey(dict):
-    """Allows every key: the planner checks these names against methods and flags."""
-
-    def __contains__(self, key) -> bool:
-        return True

@@ -19,6 +19,21 @@ from balora.metrics import trainer_metrics
 from balora.training.callbacks import QuietProgress
 
 
+TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
+
+
+def require_tracker(report_to: str) -> None:
+    """--report_to needs its package; say so before anything runs, not after the model is loaded."""
+    import importlib.util
+
+    from balora.errors import UserError
+
+    packages = TRACKER_PACKAGES.get(report_to, ())
+    if packages and not any(importlib.util.find_spec(p) for p in packages):
+        raise UserError(f"--report_to {report_to}: the {packages[0]} package is not installed "
+                        f"(pip install {packages[0]}, or pip install 'balora[track]' for tensorboard)")
+
+
 def logging_interval(train_size: int, config: TrainConfig) -> int:
     """About 20 points per epoch on the training curve, at least one per optimizer step."""
     steps_per_epoch = math.ceil(train_size / (config.batch_size * config.gradient_accumulation_steps))
@@ -51,9 +66,22 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         dataloader_num_workers=config.num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
         report_to=[] if config.report_to == "none" else [config.report_to],
+        run_name=config.experiment_name,  # how the run is named in TensorBoard / MLflow
         disable_tqdm=False,
         save_only_model=False,  # optimizer and scheduler state are needed to --resume
     )
+
+
+def keep_tensorboard_logs(trainer: Trainer, logging_dir: Path) -> None:
+    """TensorBoard logs go under the Trainer's output folder by default, which holds checkpoints
+    that are deleted once the experiment finishes; keep them in the experiment folder instead."""
+    import os
+
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and not os.getenv("TENSORBOARD_LOGGING_DIR"):
+            callback.logging_dir = str(logging_dir)
 
 
 def build_trainer(model, config: TrainConfig, output_dir: Path, datasets: dict, collator, tokenizer,
@@ -68,6 +96,7 @@ def build_trainer(model, config: TrainConfig, output_dir: Path, datasets: dict, 
         compute_metrics=trainer_metrics(label_names),
         callbacks=callbacks,
     )
+    keep_tensorboard_logs(trainer, output_dir.parent / "tensorboard")
     trainer.remove_callback(PrinterCallback)
     if trainer.pop_callback(ProgressCallback) is not None:
         trainer.add_callback(QuietProgress)

@@ -1,0 +1,38 @@
+"""The shipped study files: each starts with the command that runs it and plans without error;
+SST-2's protocol matches every method to the budgets of LoRA at ranks 4 / 8 / 16."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from balora.study.plan import StudyOptions, plan_study
+from balora.study.studyfile import parse_study
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_starts_with_its_command_and_plans(path):
+    assert path.read_text().startswith(f"# balora study configs/{path.name}")
+    plan = plan_study(parse_study(path), count=False)
+    assert plan.groups
+
+
+def test_sst2_protocol_matches_budgets():
+    plan = plan_study(parse_study(next(p for p in CONFIGS if p.name == "sst2.yaml")), StudyOptions())
+    assert {g.phase for g in plan.groups} == {"baselines", "budgets", "few_shot", "ablations"}
+    lora = {g.budget: g.counts["adapter"] for g in plan.groups if g.method == "lora" and g.phase == "budgets"}
+    assert lora == {36_864: 36_864, 73_728: 73_728, 147_456: 147_456}  # MiniLM query+value at r = 4, 8, 16
+    for group in plan.groups:
+        if group.budget is None:
+            continue
+        counts = group.counts
+        if group.method == "adalora":  # rank granularity r(m+n+1): within 1% of the budget
+            assert abs(counts["adapter"] - group.budget) <= 0.01 * group.budget
+        elif group.method == "plateau_lora":  # starts small, may grow up to the budget
+            assert counts["peak_adapter"] <= group.budget
+        else:
+            assert counts["adapter"] == group.budget, group.key
+    assert {g.train_samples for g in plan.groups if g.phase == "few_shot"} == {16, 64, 256}
