@@ -28,6 +28,8 @@ def run_cli(capsys, args):
     (["--train_samples", "0"], "--train_samples: must be a positive number"),
     (["--lora_r", "0"], "--lora_r: must be a positive number"),
     (["--nonsense_flag", "1"], "unrecognized arguments: --nonsense_flag 1"),
+    (["--param_budget", "5000"], "--param_budget does not apply to --peft_method lora (methods that read it: ba_lora"),
+    (["--peft_method", "full", "--lora_r", "4"], "--lora_r does not apply to --peft_method full"),
 ])
 def test_bad_flags(capsys, tmp_path, extra, message):
     code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path), *extra])

@@ -50,6 +50,15 @@ def check_budget(shapes: Mapping[str, tuple[int, int]], budget: int, min_rank: i
                         f"(rank {min_rank} on {len(shapes)} modules); raise the budget or lower the minimum rank")
 
 
+def check_budget_adapts_a_module(shapes: Mapping[str, tuple[int, int]], budget: int) -> None:
+    """With a minimum rank of 0 every module may get rank 0, which is a valid allocation but not
+    an adapter: PEFT refuses a config with no target left."""
+    cheapest = min(sum(shape) for shape in shapes.values())
+    if budget < cheapest:
+        raise UserError(f"--param_budget {budget:,} cannot give any module even rank 1 (the cheapest module costs "
+                        f"{cheapest:,}), so nothing would be trained; raise the budget")
+
+
 def ideal_ranks(scores: Sequence[float], costs: Sequence[int], budget: float, low: int, high: int) -> list[float]:
     """Real ranks r_i = clip(lam * s_i, low, high) with sum(r_i * c_i) = budget (or all at a bound)."""
     if not all(math.isfinite(s) for s in scores):

@@ -13,7 +13,7 @@ import torch
 
 from balora.config import TrainConfig
 from balora.counting import count_parameters
-from balora.methods import MethodContext, get_method
+from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.lora.model import ranks_by_layer
 from balora.modeling import LoadedModel, load_classifier
 
@@ -26,6 +26,7 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
     configurations of one model loads it once.
     """
     method = get_method(config.peft_method)
+    check_options_apply(method, options)
     options = {cls: options[cls] for cls in method.option_classes}
     if base is None:
         loaded = load_classifier(config.model_name_or_path, num_labels, config.seed)

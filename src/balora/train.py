@@ -20,7 +20,7 @@ from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec, load_task_data
 from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
-from balora.methods import MethodContext, get_method
+from balora.methods import MethodContext, check_options_apply, get_method
 from balora.metrics import SCALAR_METRICS, classification_metrics
 from balora.modeling import load_classifier, load_tokenizer
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
@@ -91,6 +91,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
 
     # --- Validate everything that can be validated without touching the disk.
     method = get_method(config.peft_method)
+    check_options_apply(method, options)
     options = {cls: options[cls] for cls in method.option_classes}
     spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column)
     settings = resolved_settings(config, options)

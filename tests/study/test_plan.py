@@ -108,6 +108,7 @@ def test_filters_and_overrides(tmp_path, tiny_model_dir):
      "below the minimum any assignment needs"),
     (("          lora: {{}}", "          lora: {{}}\n          partial: {{}}"), 16, "method 'partial' has no budget to match"),
     (("          lora: {{}}", "          lora: {{lora_r: 4}}"), 15, "lora_r is set by the phase's budgets"),
+    (("full: {{learning_rates: [1.0e-4]}}", "full: {{lora_r: 4}}"), 11, "'lora_r' does not apply to method 'full'"),
     (("    learning_rates:\n      lora: [1.0e-3, 2.0e-3]", "    learning_rates:\n      lora: [1.0e-3, fast]"), 7,
      "a learning-rate grid must be numbers"),
 ])
@@ -117,6 +118,13 @@ def test_mistakes_name_the_line(tmp_path, tiny_model_dir, change, line, message)
     with pytest.raises(UserError) as err:
         plan(tmp_path, tiny_model_dir, body=body)
     assert f"study.yaml line {line}: " in str(err.value) and message in str(err.value)
+
+
+def test_study_wide_method_settings_reach_only_the_methods_that_read_them(tmp_path, tiny_model_dir):
+    body = STUDY.replace("      epochs: 1\n", "      epochs: 1\n      lora_dropout: 0.0\n")
+    groups = {group.label: group for group in plan(tmp_path, tiny_model_dir, body=body).groups}
+    assert "lora_dropout" not in groups["full"].settings
+    assert groups["lora"].settings["lora_dropout"] == 0.0
 
 
 def test_unreadable_files(tmp_path):

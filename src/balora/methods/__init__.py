@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from balora.errors import UserError
 from balora.methods.adalora.method import ADALORA
 from balora.methods.ba_lora.method import BA_LORA
@@ -27,10 +29,23 @@ def all_option_classes() -> list[type]:
         seen += [cls for cls in method.option_classes if cls not in seen]
     return seen
 
+
+def check_options_apply(method: Method, options: dict[type, object]) -> None:
+    """Refuse settings, changed from their defaults, that the method never reads: each would be
+    ignored without a word, and `--param_budget` on plain LoRA looks budget-matched when it is not."""
+    for cls, value in options.items():
+        if cls in method.option_classes:
+            continue
+        default = cls()
+        for name in (f.name for f in dataclasses.fields(cls)):
+            if getattr(value, name) != getattr(default, name):
+                readers = [m.name for m in METHODS.values() if cls in m.option_classes]
+                raise UserError(f"--{name} does not apply to --peft_method {method.name} "
+                                f"(methods that read it: {', '.join(readers)})")
+
+
 def build_options(**settings) -> dict[type, object]:
     """Every method's option dataclasses from flat settings (unknown names are an error)."""
-    import dataclasses
-
     classes = all_option_classes()
     known = {f.name for cls in classes for f in dataclasses.fields(cls)}
     unknown = sorted(set(settings) - known)
@@ -42,4 +57,5 @@ def build_options(**settings) -> dict[type, object]:
     }
 
 
-__all__ = ["METHODS", "Method", "MethodContext", "PreparedModel", "all_option_classes", "build_options", "get_method"]
+__all__ = ["METHODS", "Method", "MethodContext", "PreparedModel", "all_option_classes", "build_options",
+           "check_options_apply", "get_method"]

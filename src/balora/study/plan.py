@@ -175,8 +175,15 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
         raise doc.error(entry_keys + ("peft_method",) if "peft_method" in entry else entry_keys,
                         f"unknown method {method!r} (set peft_method; valid: {', '.join(METHODS)})")
     phase = study.phases[phase_name]
-    settings = {**study.defaults, **phase["settings"], **{k: v for k, v in entry.items() if k not in METHOD_KEYS},
-                **options.overrides, "peft_method": method, "dataset": dataset}
+    own = {k: v for k, v in entry.items() if k not in METHOD_KEYS}
+    read = {f.name for cls in METHODS[method].option_classes for f in dataclasses.fields(cls)}
+    for name in own:
+        if name in METHOD_FIELDS and name not in read:
+            raise doc.error(entry_keys + (name,), f"{name!r} does not apply to method {method!r}")
+    # Study-wide method settings (e.g. lora_target_modules) reach only the methods that read them.
+    shared = {k: v for k, v in {**study.defaults, **phase["settings"]}.items()
+              if k not in METHOD_FIELDS or k in read}
+    settings = {**shared, **own, **options.overrides, "peft_method": method, "dataset": dataset}
     if shots is not None:
         settings["train_samples"] = shots
     budget = None

@@ -33,6 +33,12 @@ def test_target_rank_lands_closest_to_the_budget():
     shapes = {f"m{i}": (384, 384) for i in range(12)}  # one rank on all: 12 x 769 = 9,228
     assert target_rank_for_budget(shapes, 73_728, 12) == 8
     assert adalora_parameter_count(shapes, dict.fromkeys(shapes, 8)) == 73_824
-    assert target_rank_for_budget(shapes, 1, 12) == 1
+    assert target_rank_for_budget(shapes, 9_228 // 2 + 1, 12) == 1
+
+
+def test_budget_far_below_one_rank_everywhere_is_refused_not_overshot():
+    shapes = {f"m{i}": (384, 384) for i in range(12)}
+    with pytest.raises(UserError, match="below what AdaLoRA keeps at the smallest target_r 1 .9,228"):
+        target_rank_for_budget(shapes, 10, 12)
     with pytest.raises(UserError, match="target_r 13, above --adalora_init_r 12"):
         target_rank_for_budget(shapes, 13 * 9_228, 12)

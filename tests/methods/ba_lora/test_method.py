@@ -5,6 +5,7 @@ import json
 import pytest
 
 from balora.errors import UserError
+from balora.methods.ba_lora.config import BaLoraOptions
 from helpers import interrupt_training_after, reload_with_plain_peft, run_train
 
 # Tiny BERT: hidden 32, 2 layers; query/value matrices cost 64 per rank, 4 of them.
@@ -64,6 +65,19 @@ def test_budget_below_the_minimum_fails_before_anything_is_written(tmp_path, tin
     with pytest.raises(UserError, match="below the minimum any assignment needs: 1,024"):
         ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1000, ba_lora_min_rank=4)
     assert not (tmp_path / "tiny").exists()
+
+
+def test_budget_that_adapts_no_module_fails_before_anything_is_written(tmp_path, tiny_data_dir, tiny_model_dir):
+    # Every module at rank 0 is an exact allocation of 63 but leaves PEFT nothing to target.
+    with pytest.raises(UserError, match="cannot give any module even rank 1 .the cheapest module costs 64"):
+        ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=63, ba_lora_min_rank=0)
+    assert not (tmp_path / "tiny").exists()
+
+
+def test_default_minimum_rank_is_at_least_one():
+    assert BaLoraOptions(ba_lora_base_rank=1).min_rank == 1
+    assert BaLoraOptions(ba_lora_base_rank=8).min_rank == 4
+    assert BaLoraOptions(ba_lora_base_rank=8, ba_lora_min_rank=0).min_rank == 0
 
 
 def test_resume_reuses_the_saved_allocation(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):

@@ -48,7 +48,10 @@ def rank_cost(shapes: Mapping[str, tuple[int, int]]) -> int:
 def target_rank_for_budget(shapes: Mapping[str, tuple[int, int]], budget: int, init_r: int) -> int:
     """The target_r whose final count (target_r x modules ranks) lands closest to ``budget``."""
     per_rank = rank_cost(shapes)
-    target_r = max(1, round(budget / per_rank))
+    target_r = round(budget / per_rank)
+    if target_r < 1:  # no adapter at all would be closer; rank 1 everywhere would overshoot many times
+        raise UserError(f"--param_budget {budget:,} is below what AdaLoRA keeps at the smallest target_r 1 "
+                        f"({per_rank:,} on {len(shapes)} modules); raise the budget")
     if target_r > init_r:
         raise UserError(f"--param_budget {budget:,} needs AdaLoRA target_r {target_r}, above --adalora_init_r "
                         f"{init_r}; raise --adalora_init_r")

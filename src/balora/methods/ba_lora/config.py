@@ -22,7 +22,9 @@ class BaLoraOptions:
     ba_lora_importance: str = setting(
         "sensitivity", "Importance per module: sensitivity = mean |W*G|, grad_norm = ||G||_F, nuclear = ||G||_*."
     )
-    ba_lora_min_rank: int | None = setting(None, "Smallest rank a module may get (default: half the base rank).")
+    ba_lora_min_rank: int | None = setting(
+        None, "Smallest rank a module may get (default: half the base rank, at least 1; 0 lets a module go unadapted)."
+    )
     ba_lora_max_rank: int | None = setting(None, "Largest rank a module may get (default: four times the base rank).")
     ba_lora_use_warmstart: bool = setting(
         False, "Start the adapters from one gradient-descent step along the accumulated gradients."
@@ -48,7 +50,7 @@ class BaLoraOptions:
 
     @property
     def min_rank(self) -> int:
-        return self.ba_lora_base_rank // 2 if self.ba_lora_min_rank is None else self.ba_lora_min_rank
+        return max(1, self.ba_lora_base_rank // 2) if self.ba_lora_min_rank is None else self.ba_lora_min_rank
 
     @property
     def max_rank(self) -> int:

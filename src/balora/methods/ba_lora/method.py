@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from balora.counting import lora_parameter_count
-from balora.allocation import allocate_ranks, check_budget, uniform_budget
+from balora.allocation import allocate_ranks, check_budget, check_budget_adapts_a_module, uniform_budget
 from balora.methods.ba_lora.config import BaLoraOptions
 from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
@@ -50,6 +50,7 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         say(f"Budget: {budget:,} adapter parameters (uniform LoRA at rank {options.ba_lora_base_rank} "
             f"on {len(shapes)} target matrices)")
     check_budget(shapes, budget, options.min_rank)  # refuse before spending a gradient pass
+    check_budget_adapts_a_module(shapes, budget)
     seconds, artifacts, start = {}, {}, WarmStart(reason="not requested")
     device = training_device()
     model.to(device)
