@@ -58,6 +58,27 @@ def interrupt_training_after(monkeypatch, epoch: float):
     return lambda: monkeypatch.setattr(callbacks.LossWatch, "_check", original)
 
 
+def interrupt_train_calls(monkeypatch, chosen, epoch: float) -> list[tuple[str, bool]]:
+    """Wrap `balora.train.train` so that the call ``chosen(config, call_number)`` picks is stopped
+    as Ctrl-C would once past ``epoch``; returns the calls made, as (experiment name, resume?)."""
+    import balora.train
+
+    calls, original = [], balora.train.train
+
+    def train(config, options, console=None):
+        calls.append((config.experiment_name, config.resume))
+        if not chosen(config, len(calls)):
+            return original(config, options, console)
+        undo = interrupt_training_after(monkeypatch, epoch)
+        try:
+            return original(config, options, console)
+        finally:
+            undo()
+
+    monkeypatch.setattr(balora.train, "train", train)
+    return calls
+
+
 def interrupt_then_resume(monkeypatch, epoch: float, results_dir, data_dir, model_dir, **settings) -> dict:
     """Run until training passes ``epoch``, stop it as Ctrl-C would, then finish it with --resume."""
     undo = interrupt_training_after(monkeypatch, epoch)

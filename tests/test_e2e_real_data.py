@@ -55,26 +55,13 @@ def test_reduced_study_interrupted_resumed_and_compared(tmp_path, monkeypatch, c
     epoch; stopped in its fourth experiment, resumed without redoing the first three, compared."""
     import pandas as pd
 
-    import balora.train
     from balora.cli import main
-    from helpers import interrupt_training_after
+    from helpers import interrupt_train_calls
 
     data_dir = shared_data_or_skip("sst2")
     smoke = str(Path(__file__).resolve().parents[1] / "configs" / "smoke_sst2.yaml")
     args = ["study", smoke, "--data_dir", str(data_dir), "--results_dir", str(tmp_path / "study")]
-    calls, original = [], balora.train.train
-
-    def train_and_stop_the_fourth(config, options, console=None):
-        calls.append((config.experiment_name, config.resume))
-        if len(calls) == 4:
-            undo = interrupt_training_after(monkeypatch, 0.4)
-            try:
-                return original(config, options, console)
-            finally:
-                undo()
-        return original(config, options, console)
-
-    monkeypatch.setattr(balora.train, "train", train_and_stop_the_fourth)
+    calls = interrupt_train_calls(monkeypatch, lambda _, call_number: call_number == 4, 0.4)
     with pytest.raises(SystemExit) as stopped:
         main(args)
     assert stopped.value.code == 130

@@ -14,7 +14,7 @@ from balora.results import read_json
 from balora.study import plan_from_file
 from balora.study.plan import StudyOptions
 from balora.study.runner import run_study
-from helpers import interrupt_training_after
+from helpers import interrupt_train_calls
 
 STUDY = """\
     name: tiny_run
@@ -51,18 +51,8 @@ def train_calls(monkeypatch):
 
 def test_interrupted_study_resumes_without_redoing_finished_experiments(study_plan, train_calls, monkeypatch):
     interrupted = "sst2-budgets-ba_lora-b512-lr0.01-s1"
-    original = balora.train.train
-
-    def interrupt_the_fourth(config, options, console=None):
-        if config.experiment_name == interrupted and not config.resume:
-            undo = interrupt_training_after(monkeypatch, 1.2)  # after its first epoch checkpoint
-            try:
-                return original(config, options, console)
-            finally:
-                undo()
-        return original(config, options, console)
-
-    monkeypatch.setattr(balora.train, "train", interrupt_the_fourth)
+    interrupt_train_calls(monkeypatch, lambda config, _: config.experiment_name == interrupted and not config.resume,
+                          1.2)  # after its first epoch checkpoint
     with pytest.raises(KeyboardInterrupt):
         run_study(study_plan, print_line=lambda line: None)
     assert train_calls[3] == (interrupted, False)
@@ -76,8 +66,7 @@ def test_interrupted_study_resumes_without_redoing_finished_experiments(study_pl
     assert read_json(f"{study_plan.results_dir}/{interrupted}/status.json")["status"] == "running"
     assert state["experiments"][interrupted]["status"] == "interrupted"
 
-    train_calls.clear()
-    monkeypatch.setattr(balora.train, "train", original)  # counts, no longer interrupts
+    train_calls.clear()  # the resumed run is not interrupted again: only a fresh start of it is
     outcomes = run_study(study_plan, print_line=lambda line: None)
     assert train_calls == [(interrupted, True), ("sst2-budgets-ba_lora-b512-lr0.01-s2", False)]
     assert [o.status for o in outcomes] == ["completed"] * 5
