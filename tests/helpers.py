@@ -58,16 +58,16 @@ def interrupt_training_after(monkeypatch, epoch: float):
     return lambda: monkeypatch.setattr(callbacks.LossWatch, "_check", original)
 
 
-def interrupt_train_calls(monkeypatch, chosen, epoch: float) -> list[tuple[str, bool]]:
-    """Wrap `balora.train.train` so that the call ``chosen(config, call_number)`` picks is stopped
-    as Ctrl-C would once past ``epoch``; returns the calls made, as (experiment name, resume?)."""
+def watch_train_calls(monkeypatch, interrupt=None, epoch: float = 0.0) -> list[tuple[str, bool]]:
+    """Wrap `balora.train.train` to record its calls, as (experiment name, resume?); the call that
+    ``interrupt(config, call_number)`` picks, if any, is stopped as Ctrl-C would once past ``epoch``."""
     import balora.train
 
     calls, original = [], balora.train.train
 
     def train(config, options, console=None):
         calls.append((config.experiment_name, config.resume))
-        if not chosen(config, len(calls)):
+        if interrupt is None or not interrupt(config, len(calls)):
             return original(config, options, console)
         undo = interrupt_training_after(monkeypatch, epoch)
         try:

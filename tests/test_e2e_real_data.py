@@ -56,12 +56,12 @@ def test_reduced_study_interrupted_resumed_and_compared(tmp_path, monkeypatch, c
     import pandas as pd
 
     from balora.cli import main
-    from helpers import interrupt_train_calls
+    from helpers import watch_train_calls
 
     data_dir = shared_data_or_skip("sst2")
     smoke = str(Path(__file__).resolve().parents[1] / "configs" / "smoke_sst2.yaml")
     args = ["study", smoke, "--data_dir", str(data_dir), "--results_dir", str(tmp_path / "study")]
-    calls = interrupt_train_calls(monkeypatch, lambda _, call_number: call_number == 4, 0.4)
+    calls = watch_train_calls(monkeypatch, lambda _, call_number: call_number == 4, 0.4)
     with pytest.raises(SystemExit) as stopped:
         main(args)
     assert stopped.value.code == 130

@@ -14,7 +14,7 @@ from balora.results import read_json
 from balora.study import plan_from_file
 from balora.study.plan import StudyOptions
 from balora.study.runner import run_study
-from helpers import interrupt_train_calls
+from helpers import watch_train_calls
 
 STUDY = """\
     name: tiny_run
@@ -36,23 +36,10 @@ def study_plan(tmp_path, tiny_model_dir, tiny_data_dir):
     return plan_from_file(str(path), StudyOptions(results_dir=str(tmp_path / "results")))
 
 
-@pytest.fixture
-def train_calls(monkeypatch):
-    """Every call of `balora train` the study makes: (experiment name, resume?)."""
-    calls, original = [], balora.train.train
-
-    def counting(config, options, console=None):
-        calls.append((config.experiment_name, config.resume))
-        return original(config, options, console)
-
-    monkeypatch.setattr(balora.train, "train", counting)
-    return calls
-
-
-def test_interrupted_study_resumes_without_redoing_finished_experiments(study_plan, train_calls, monkeypatch):
+def test_interrupted_study_resumes_without_redoing_finished_experiments(study_plan, monkeypatch):
     interrupted = "sst2-budgets-ba_lora-b512-lr0.01-s1"
-    interrupt_train_calls(monkeypatch, lambda config, _: config.experiment_name == interrupted and not config.resume,
-                          1.2)  # after its first epoch checkpoint
+    train_calls = watch_train_calls(monkeypatch, lambda config, _: config.experiment_name == interrupted
+                                    and not config.resume, 1.2)  # after its first epoch checkpoint
     with pytest.raises(KeyboardInterrupt):
         run_study(study_plan, print_line=lambda line: None)
     assert train_calls[3] == (interrupted, False)
