@@ -80,14 +80,21 @@ def test_default_minimum_rank_is_at_least_one():
     assert BaLoraOptions(ba_lora_base_rank=8, ba_lora_min_rank=0).min_rank == 0
 
 
-def test_resume_reuses_the_saved_allocation(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):
+def test_resume_reuses_the_saved_allocation_and_reports_the_phases_that_ran_before(tmp_path, tiny_data_dir,
+                                                                                   tiny_model_dir, monkeypatch):
+    settings = {"ba_lora_gradient_samples": 40, "param_budget": 1100, "ba_lora_use_warmstart": True}
     restore = interrupt_training_after(monkeypatch, 1.2)
     with pytest.raises(KeyboardInterrupt):
-        ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1100)
+        ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, **settings)
     saved = json.loads((tmp_path / "tiny" / "rank_allocation.json").read_text())
     restore()
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="ba_lora", resume=True,
-                        method_settings={"ba_lora_gradient_samples": 40, "param_budget": 1100})
+                        method_settings=settings)
     assert results["method_summary"]["rank_pattern"] == {n: e["rank"] for n, e in saved["modules"].items()}
     assert "rank allocation read from rank_allocation.json" in (tmp_path / "tiny" / "training_log.txt").read_text()
     assert results["parameters"]["adapter"] == saved["allocated"]
+    # phases 1-3 ran before the interruption: their cost and outcome stay in the results
+    for phase in ("importance_seconds", "allocation_seconds", "warmstart_seconds"):
+        assert results["timing"][phase] == saved["phase_seconds"][phase] > 0
+    assert results["method_summary"]["warm_start"] == saved["warm_start"]
+    assert saved["warm_start"]["requested"] and saved["warm_start"]["fallback_reason"] != "not requested"

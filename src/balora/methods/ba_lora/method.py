@@ -58,10 +58,16 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     resumed = ctx.resumed_artifacts.get("rank_allocation.json")
     if resumed:  # the checkpoint holds the trained adapter; only the ranks are needed to rebuild it
         ranks = {name: entry["rank"] for name, entry in resumed["modules"].items()}
+        # what phases 1-3 cost and did is part of this run's results, though they ran before the interruption
+        seconds = dict(resumed.get("phase_seconds", {}))
+        warm_start_summary = resumed.get("warm_start", {"requested": options.ba_lora_use_warmstart,
+                                                        "not_recorded": "rank_allocation.json predates this field"})
         say("Resuming: rank allocation read from rank_allocation.json; phases 1-3 skipped")
     elif ctx.dry_run:  # counting only: any importance gives the same total, so equal importance will do
         ranks = allocate_ranks(shapes, dict.fromkeys(shapes, 1.0), budget, options.min_rank, options.max_rank).ranks
         say("Ranks at equal importance; phase 1's gradients decide the real pattern, at the same total")
+        warm_start_summary = {"requested": options.ba_lora_use_warmstart, "modules_initialised": 0,
+                              "fallback_reason": "counting only: no gradient pass"}
     else:
         say("[Phase 1/4] Importance")
         started = time.perf_counter()
@@ -114,18 +120,21 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         else:
             say("[Phase 3/4] Warm start: off (standard LoRA init)")
         del gradient_pass
+        warm_start_summary = {
+            "requested": options.ba_lora_use_warmstart, "modules_initialised": len(start.lora_a) if start.applied else 0,
+            "eta": start.eta, "calibration_loss_before": start.loss_before,
+            "calibration_loss_after": start.loss_after, "fallback_reason": None if start.applied else start.reason}
+        artifacts["rank_allocation.json"].update(phase_seconds=seconds, warm_start=warm_start_summary)
 
     say("[Phase 4/4] Train")
     active = {name: rank for name, rank in ranks.items() if rank > 0}
     peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, options.ba_lora_base_rank)
-    initialised = load_into_peft(peft_model, start) if start.applied else 0
+    if start.applied:
+        load_into_peft(peft_model, start)
     return PreparedModel(
         peft_model, artifacts=artifacts, phase_seconds=seconds,
         summary={"budget": budget, "allocated": lora_parameter_count(shapes, active),
-                 **target_summary(shapes, ranks), "warm_start": {
-                     "requested": options.ba_lora_use_warmstart, "modules_initialised": initialised,
-                     "eta": start.eta, "calibration_loss_before": start.loss_before,
-                     "calibration_loss_after": start.loss_after, "fallback_reason": None if start.applied else start.reason}},
+                 **target_summary(shapes, ranks), "warm_start": warm_start_summary},
     )
 
 
