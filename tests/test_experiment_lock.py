@@ -45,6 +45,21 @@ def test_a_lock_held_by_another_process_refuses_with_who_holds_it(tmp_path):
     assert not lock_file(tmp_path, "exp").exists()
 
 
+def test_resume_of_a_live_run_is_refused_before_anything_loads(tmp_path, tiny_data_dir, tiny_model_dir):
+    from helpers import run_train
+
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "status.json").write_text('{"status": "running"}')
+    holder = hold_lock_in_another_process(lock_file(tmp_path, "tiny"))
+    try:
+        with pytest.raises(ExperimentBusy, match="is being run by another process"):
+            run_train(tmp_path, tiny_data_dir, tiny_model_dir, resume=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sorted(p.name for p in (tmp_path / "tiny").iterdir()) == ["status.json"]
+
+
 def test_the_lock_is_reentrant_within_a_process(tmp_path):
     outer, inner = ExperimentLock(tmp_path, "exp"), ExperimentLock(tmp_path, "exp")
     with outer:

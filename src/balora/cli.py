@@ -135,6 +135,12 @@ def call_command(func, namespace: argparse.Namespace, option_classes: list[type]
 
 def quiet_libraries() -> None:
     """balora reports what matters itself (e.g. the new task head); library chatter hides it."""
+    import logging
+
+    # bitsandbytes, imported by PEFT whenever it is installed, warns at import that an optional
+    # CPU kernel package is missing; it falls back to its own kernels, and the warning reads as an error.
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+
     import datasets
     import huggingface_hub
     import transformers
@@ -171,6 +177,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return TrainingFailure.exit_code
     except KeyboardInterrupt:
-        print("interrupted: the experiment is marked unfinished; rerun with --resume to continue", file=sys.stderr)
+        print("interrupted: the experiment is marked interrupted; rerun with --resume to continue", file=sys.stderr)
         return 130
     return 0
