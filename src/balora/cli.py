@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import logging
 import sys
 import types
 import typing
@@ -136,6 +137,8 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()  # weight-loading bars
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
+    # bitsandbytes' notice that optional Hub kernels are absent (it falls back to its own)
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,10 @@ from balora.data import get_dataset_spec, load_task_data
 from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
 from balora.methods import MethodContext, check_options_apply, get_method
+from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.metrics import SCALAR_METRICS, classification_metrics
-from balora.modeling import load_classifier, load_tokenizer
+from balora.modeling import load_classifier, load_tokenizer, training_device
+from balora.quantization import QuantizationOptions, quantization_summary
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.callbacks import EpochReport, LossWatch, peak_memory_mb
 from balora.training.trainer import build_trainer, require_tracker
@@ -108,7 +110,9 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     tokenizer = load_tokenizer(config.model_name_or_path)
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
     collator = padding_collator(tokenizer)
-    loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names)
+    quantization = options.get(QuantizationOptions)
+    loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names, quantization)
+    base_bytes = model_bytes(loaded.model)
     setup_seconds = time.perf_counter() - started
 
     # --- From here on the experiment folder exists.
@@ -140,8 +144,10 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
 
         # --- Train; the best epoch by validation metric is restored at the end.
         train_started = time.perf_counter()
+        peak = PeakMemory.start(training_device())
         trainer.train(resume_from_checkpoint=resuming_from)
         train_seconds = time.perf_counter() - train_started
+        peak_training = peak.report()
         counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
 
         # --- Test the kept model once; its validation scores were logged at its epoch.
@@ -190,6 +196,9 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         staged = experiment.path / "model_checkpoint.tmp"
         shutil.rmtree(staged, ignore_errors=True)
         trainer.save_model(str(staged))
+        results["memory"] = memory_summary(base_bytes, saved_weights(staged), counts.trainable, peak_training,
+                                           quantization_summary(quantization))
+        say(memory_line(results["memory"]))
         name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)

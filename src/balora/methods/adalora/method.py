@@ -20,6 +20,7 @@ from balora.methods.adalora.schedule import (
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions, spend_param_budget_from_wider_start
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 from balora.methods.lora.model import resolve_targets, target_summary
 
 # A module AdaLoRA pruned to rank 0 saves zero-sized tensors, which PEFT mistakes for unsharded
@@ -72,7 +73,7 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 ADALORA = Method(
     "adalora",
     "PEFT AdaLoRA: starts at init_r and prunes to a rank budget during training.",
-    (LoraOptions, BudgetOptions, AdaLoraOptions),
+    (LoraOptions, BudgetOptions, AdaLoraOptions, QuantizationOptions),
     prepare_adalora,
     budget_settings=spend_param_budget_from_wider_start,
 )

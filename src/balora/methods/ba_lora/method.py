@@ -21,6 +21,7 @@ from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_sta
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions, spend_param_budget_around_its_rank
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
 from balora.training.callbacks import NonFiniteLoss
@@ -141,7 +142,7 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 BA_LORA = Method(
     "ba_lora",
     "Budget-aware LoRA: gradient importance, exact-budget rank allocation, warm start, then LoRA.",
-    (LoraOptions, BudgetOptions, BaLoraOptions),
+    (LoraOptions, BudgetOptions, BaLoraOptions, QuantizationOptions),
     prepare_ba_lora,
     budget_settings=spend_param_budget_around_its_rank,
 )

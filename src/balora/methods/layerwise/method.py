@@ -17,6 +17,7 @@ from balora.methods.layerwise.schedules import (
     rescale_to_budget,
 )
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import detect_all_block_modules, transformer_layers
 
@@ -60,7 +61,7 @@ def prepare_layerwise(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 LAYERWISE = Method(
     "layerwise",
     "LoRA with a layer-wise rank schedule (linear decay, attention-heavy, empirical, custom).",
-    (LoraOptions, BudgetOptions, RankScheduleOptions),
+    (LoraOptions, BudgetOptions, RankScheduleOptions, QuantizationOptions),
     prepare_layerwise,
     budget_settings=spend_param_budget,
 )

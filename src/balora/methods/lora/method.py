@@ -7,6 +7,7 @@ from torch import nn
 from balora.methods.budget import uniform_rank_within
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 
 
@@ -20,5 +21,5 @@ def prepare_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     return PreparedModel(peft_model, summary=target_summary(shapes, dict.fromkeys(shapes, options.lora_r)))
 
 
-LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,), prepare_lora,
+LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions, QuantizationOptions), prepare_lora,
               budget_settings=uniform_rank_within)

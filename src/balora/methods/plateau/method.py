@@ -13,6 +13,7 @@ from balora.errors import UserError
 from balora.methods.budget import growth_cap_within
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 from balora.methods.plateau.callback import STATE_FILE, PlateauGrowth
 from balora.methods.plateau.config import PlateauOptions
@@ -61,7 +62,7 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 PLATEAU_LORA = Method(
     "plateau_lora",
     "LoRA starting at a small rank that grows when the validation loss stops improving.",
-    (LoraOptions, PlateauOptions),
+    (LoraOptions, PlateauOptions, QuantizationOptions),
     prepare_plateau_lora,
     budget_settings=growth_cap_within,
 )
