@@ -137,11 +137,11 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()  # weight-loading bars
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()
-    # bitsandbytes' notice that optional Hub kernels are absent (it falls back to its own)
-    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # bitsandbytes (imported by PEFT) notes at import that optional Hub kernels are absent; it falls back to its own
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     from balora.commands import COMMANDS
     from balora.methods import all_option_classes
 

@@ -1,16 +1,16 @@
 """Sizes in bytes: the base model as loaded, the adapter as saved, and the peak of training.
 
 Peak training memory is the allocator's peak on a GPU (``torch.cuda.max_memory_allocated`` after a
-reset). On a CPU it is the resident set's high-water mark above the resident size just before
-training: Linux resets the mark when "5" is written to /proc/self/clear_refs, so model loading and
-earlier phases do not count (freed heap memory is trimmed first, so it is not counted as held).
-``ru_maxrss`` cannot be reset and would report the whole process's
-peak; it is the fallback where /proc is not available, and the result says which was used.
+reset). On a CPU it is the peak of the process's anonymous resident memory (heap and mmapped
+tensors; not the library code that the first step pages in) above its size just before training,
+sampled by a thread about every millisecond; memory freed before the start is handed back to the
+OS first, so it is not counted as held. The kernel's VmHWM could be reset through
+/proc/self/clear_refs but counts file-backed pages too, and ``ru_maxrss`` cannot be reset at all:
+it is only the fallback off Linux, and the results say which measure was used.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,15 +59,6 @@ def saved_weights(checkpoint: Path) -> tuple[str, int] | None:
     return None
 
 
-def _proc_status_kb(field: str) -> int | None:
-    try:
-        text = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
-    return int(match.group(1)) if match else None
-
-
 def _return_freed_memory() -> None:
     """Hand memory freed earlier (model loading, a gradient pass) back to the OS, so the resident
     size at the start counts what the process holds, not what glibc's heap cached."""
@@ -80,50 +71,80 @@ def _return_freed_memory() -> None:
         pass
 
 
-def _reset_resident_peak() -> bool:
+_PAGE = None
+
+
+def anonymous_resident_bytes() -> int | None:
+    """Resident memory not backed by files (/proc/self/statm: resident - shared), or None off Linux."""
+    global _PAGE
     try:
-        Path("/proc/self/clear_refs").write_text("5")
+        fields = Path("/proc/self/statm").read_text().split()
     except OSError:
-        return False
-    return True
+        return None
+    if _PAGE is None:
+        import os
+
+        _PAGE = os.sysconf("SC_PAGE_SIZE")
+    return (int(fields[1]) - int(fields[2])) * _PAGE
+
+
+class _Sampler:
+    """The largest anonymous resident size seen, sampled every millisecond or so by a thread (the
+    kernel's own high-water mark also counts the library code the first training step pages in)."""
+
+    def __init__(self, interval: float = 0.001):
+        import threading
+
+        self.interval, self.peak = interval, anonymous_resident_bytes() or 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, anonymous_resident_bytes() or 0)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, anonymous_resident_bytes() or 0)
 
 
 @dataclass
 class PeakMemory:
-    """Started just before training, read just after: the most memory training added."""
+    """Started just before training (or the measured span), stopped after: the most memory it added."""
 
     device: str
     baseline_bytes: int
     measure: str
+    sampler: _Sampler | None = None
 
     @classmethod
-    def start(cls, device: torch.device | str) -> PeakMemory:
+    def start(cls, device: torch.device | str, baseline_bytes: int | None = None) -> PeakMemory:
+        """``baseline_bytes``: count from this size (e.g. the process before the model was loaded)."""
         device = torch.device(device)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
             torch.cuda.reset_peak_memory_stats(device)
-            return cls("cuda", torch.cuda.memory_allocated(device), "cuda_max_memory_allocated")
+            return cls("cuda", 0, "cuda_max_memory_allocated")
         _return_freed_memory()
-        rss = _proc_status_kb("VmRSS")
-        if rss is not None and _reset_resident_peak():
-            return cls("cpu", rss * 1024, "cpu_resident_peak_above_start")
-        return cls("cpu", 0, "cpu_ru_maxrss_whole_process")
-
-    def peak_bytes(self) -> int:
-        """Peak memory held during the measured span (on a GPU, the whole allocation, model included)."""
-        if self.device == "cuda":
-            return torch.cuda.max_memory_allocated()
-        if self.measure == "cpu_resident_peak_above_start":
-            return (_proc_status_kb("VmHWM") or 0) * 1024
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        now = anonymous_resident_bytes()
+        if now is None:
+            return cls("cpu", 0, "cpu_ru_maxrss_whole_process")
+        return cls("cpu", now if baseline_bytes is None else baseline_bytes, "cpu_anonymous_resident_peak_above_start",
+                   _Sampler())
 
     def report(self) -> dict:
-        """``peak_bytes``: the GPU allocator's peak, or on a CPU the resident peak above the size at the start."""
-        peak = self.peak_bytes()
-        added = peak - self.baseline_bytes if self.device == "cpu" else peak
-        return {"measure": self.measure, "peak_bytes": max(0, added), "process_bytes_at_start": self.baseline_bytes}
+        """``peak_bytes``: the GPU allocator's peak (model included), or on a CPU the peak above the baseline."""
+        if self.device == "cuda":
+            peak = torch.cuda.max_memory_allocated()
+        elif self.sampler is not None:
+            peak = self.sampler.stop() - self.baseline_bytes
+        else:
+            import resource
+
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return {"measure": self.measure, "peak_bytes": max(0, peak), "process_bytes_at_start": self.baseline_bytes}
 
 
 def memory_summary(base_bytes: int, saved: tuple[str, int] | None, trainable: int, peak: dict, quantization: dict) -> dict:
