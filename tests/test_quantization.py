@@ -75,6 +75,18 @@ def test_quantized_base_is_smaller_counts_the_same_weights_and_keeps_the_head(ti
     assert isinstance(quantized.model.bert.encoder.layer[0].attention.self.query, layer)
     assert type(quantized.model.classifier) is nn.Linear  # the trained head stays in full precision
     assert quantized.model.bert.embeddings.word_embeddings.weight.dtype.is_floating_point
+    # what BA-LoRA's sensitivity reads: W de-quantised, close to the original (int8 moves its scales
+    # from the weight to the layer at the first forward, so both places are read)
+    import torch
+
+    from balora.quantization import full_precision_weight
+
+    original = full.model.bert.encoder.layer[0].attention.self.query.weight
+    query = quantized.model.bert.encoder.layer[0].attention.self.query
+    for _ in range(2):
+        error = (full_precision_weight(query) - original).norm() / original.norm()
+        assert error < {"nf4": 0.15, "int8": 0.02}[quantization]
+        quantized.model(input_ids=torch.tensor([[101, 2000, 102]]))
 
 
 def test_a_tiny_nf4_run_trains_records_its_memory_and_reloads_on_a_plain_4bit_base(
@@ -100,3 +112,17 @@ def test_a_tiny_nf4_run_trains_records_its_memory_and_reloads_on_a_plain_4bit_ba
                                     llm_int8_skip_modules=["classifier"])
     reload_with_plain_peft(tmp_path / "tiny", tiny_data_dir, tiny_quantizable_model_dir,
                            quantization_config=plain_4bit, atol=1e-3)
+
+
+def test_ba_lora_on_an_int8_base_with_kbit_preparation_measures_importance_on_the_quantized_layers(
+        tmp_path, tiny_data_dir, tiny_quantizable_model_dir):
+    pytest.importorskip("bitsandbytes", reason="pip install 'balora[quant]'")
+    import json
+
+    results = run_train(tmp_path, tiny_data_dir, tiny_quantizable_model_dir, epochs=1, peft_method="ba_lora",
+                        method_settings={"quantization": "int8", "prepare_kbit_training": True,
+                                         "ba_lora_gradient_samples": 16, "ba_lora_use_warmstart": True})
+    assert results["memory"]["quantization"] == "int8" and results["memory"]["prepare_kbit_training"]
+    scores = json.loads((tmp_path / "tiny" / "importance.json").read_text())["scores"]
+    # sensitivity reads the de-quantised W: finite, positive, and not all the same
+    assert all(0 < score < float("inf") for score in scores.values()) and len(set(scores.values())) > 1

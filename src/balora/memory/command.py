@@ -90,7 +90,8 @@ def run_memory_command(methods: list[str], model_name_or_path: str, num_labels: 
     if max_batch_size < 1:
         raise UserError(f"--max_batch_size must be >= 1 (got {max_batch_size})")
     device = training_device()
-    where = "GPU allocator peak" if device.type == "cuda" else "resident memory above the process before loading"
+    where = ("GPU allocator peak" if device.type == "cuda"
+             else "CPU: the model's tensors + the anonymous resident memory the steps added")
     say(f"Peak memory of one training step (2 AdamW steps, sequences of {max_length} tokens) on {device.type}: {where}")
     results = [(entry, search_method(entry, model_name_or_path, num_labels, max_length, limit, max_batch_size, say))
                for entry in entries]
