@@ -85,6 +85,8 @@ def run_memory_command(methods: list[str], model_name_or_path: str, num_labels: 
     from balora.modeling import training_device
     from balora.results import atomic_write_text
 
+    if not methods:
+        raise UserError("memory: give --methods, e.g. --methods full lora \"lora --quantization nf4\"")
     entries = [parse_method_item(item) for item in methods]  # every entry checked before any measuring
     limit = default_limit_bytes(memory_limit_gb)
     if max_batch_size < 1:
