@@ -50,9 +50,10 @@ def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset:
            max_batch_size: int = 1024, output_dir: str = "analysis") -> None:
     """Measure the largest training batch that fits a memory limit, per method (e.g. full vs LoRA vs QLoRA).
 
-    For each method, one real training step (two AdamW steps on sequences of --max_length tokens)
-    is measured at batch sizes 1, 2, 4, ... until one exceeds the limit, then bisected; each
-    measurement runs in a fresh process. Prints a table and writes memory_batch_sizes.md and
+    For each method, one real AdamW training step on sequences of --max_length tokens (the
+    optimizer state already created) is measured at the batch sizes a search picks: it predicts
+    the answer from the line through its measurements and confirms it exactly (the batch fits, the
+    next one does not). Each measurement runs in a fresh process. Prints a table and writes memory_batch_sizes.md and
     memory_batch_sizes.png (peak memory against batch size, with the limit) to --output_dir.
 
     Args:

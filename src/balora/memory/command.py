@@ -94,7 +94,8 @@ def run_memory_command(methods: list[str], model_name_or_path: str, num_labels: 
     device = training_device()
     where = ("GPU allocator peak" if device.type == "cuda"
              else "CPU: the model's tensors + the anonymous resident memory the steps added")
-    say(f"Peak memory of one training step (2 AdamW steps, sequences of {max_length} tokens) on {device.type}: {where}")
+    say(f"Peak memory of one AdamW training step (optimizer state already created; sequences of {max_length} "
+        f"tokens) on {device.type}: {where}")
     results = [(entry, search_method(entry, model_name_or_path, num_labels, max_length, limit, max_batch_size, say))
                for entry in entries]
     lines = table_lines(results, limit)

@@ -4,9 +4,9 @@ Each measurement runs in a fresh Python process (``python -m balora.memory.step 
 honest way to get a peak: a process that already trained at another batch size keeps allocator
 caches, and on a CPU the resident high-water mark belongs to the whole process. The child loads
 the model the way `balora train` does (quantized if asked), prepares the method (BA-LoRA's ranks
-at equal importance: the same adapter size, no gradient pass), and runs two AdamW steps on
-batches of full-length sequences, so the optimizer state exists during the second step's
-backward pass. It reports the model's tensors plus the most the steps added: on a GPU the
+at equal importance: the same adapter size, no gradient pass), and runs two AdamW steps, the
+first on one sequence (it creates the optimizer state), the second on the batch of full-length
+sequences, so the optimizer state exists during that step's forward and backward passes. It reports the model's tensors plus the most the steps added: on a GPU the
 allocator's peak; on a CPU the bytes of the model's parameters and buffers plus the peak of
 anonymous resident memory above the loaded process (loading's own transient copies, the Python
 interpreter and the libraries' code are not counted).
@@ -89,8 +89,10 @@ def run_step(spec: StepSpec) -> dict:
     model.train()
     step = PeakMemory.start(device)  # from here: loading's transient copies are not training
     try:
-        for _ in range(2):
-            model(**batch).loss.backward()
+        # a first step on one sequence creates the optimizer state cheaply; the second, on the full
+        # batch, is the one a training step at this batch size looks like from then on
+        for inputs in ({name: value[:1] for name, value in batch.items()}, batch):
+            model(**inputs).loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
     except torch.OutOfMemoryError:
