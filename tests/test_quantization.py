@@ -126,3 +126,15 @@ def test_ba_lora_on_an_int8_base_with_kbit_preparation_measures_importance_on_th
     scores = json.loads((tmp_path / "tiny" / "importance.json").read_text())["scores"]
     # sensitivity reads the de-quantised W: finite, positive, and not all the same
     assert all(0 < score < float("inf") for score in scores.values()) and len(set(scores.values())) > 1
+
+
+def test_count_prints_the_quantized_base_and_the_adapter_size(capsys, tiny_quantizable_model_dir):
+    pytest.importorskip("bitsandbytes", reason="pip install 'balora[quant]'")
+    sizes = {}
+    for quantization in ("none", "nf4"):
+        assert main(["count", "--model_name_or_path", tiny_quantizable_model_dir, "--quantization", quantization]) == 0
+        lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+        assert f"({quantization})" in lines["Base model as loaded"]
+        sizes[quantization] = float(lines["Base model as loaded"].split()[4])
+        assert lines["Adapter as saved"].split()[3] == f"{(4096 + 130) * 4 / 2**20:.2f}"  # adapter + head, fp32
+    assert sizes["nf4"] < sizes["none"]

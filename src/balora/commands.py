@@ -53,8 +53,9 @@ def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset:
     For each method, one real AdamW training step on sequences of --max_length tokens (the
     optimizer state already created) is measured at the batch sizes a search picks: it predicts
     the answer from the line through its measurements and confirms it exactly (the batch fits, the
-    next one does not). Each measurement runs in a fresh process. Prints a table and writes memory_batch_sizes.md and
-    memory_batch_sizes.png (peak memory against batch size, with the limit) to --output_dir.
+    next one does not). Each measurement runs in a fresh process. Prints a table and writes
+    memory_batch_sizes.md and memory_batch_sizes.png (peak memory against batch size, with the
+    limit) to --output_dir.
 
     Args:
         methods: Methods to measure, each a method name with optional flags, e.g. full lora "lora --quantization nf4".
