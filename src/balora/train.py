@@ -145,9 +145,11 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         # --- Train; the best epoch by validation metric is restored at the end.
         train_started = time.perf_counter()
         peak = PeakMemory.start(training_device())
-        trainer.train(resume_from_checkpoint=resuming_from)
+        try:
+            trainer.train(resume_from_checkpoint=resuming_from)
+        finally:
+            peak_training = peak.report()  # also stops the CPU sampler when training fails
         train_seconds = time.perf_counter() - train_started
-        peak_training = peak.report()
         counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
 
         # --- Test the kept model once; its validation scores were logged at its epoch.
