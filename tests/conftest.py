@@ -19,13 +19,13 @@ WORDS_POS = "good great lovely fine superb happy charming delightful".split()
 WORDS_NEG = "bad awful boring dull terrible sad ugly poor".split()
 
 
-def tiny_bert(num_labels: int = 2, layers: int = 2, seed: int = 0):
+def tiny_bert(num_labels: int = 2, layers: int = 2, seed: int = 0, hidden: int = 32):
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128, num_labels=num_labels)
+    config = BertConfig(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=4,
+                        intermediate_size=2 * hidden, max_position_embeddings=128, num_labels=num_labels)
     return BertForSequenceClassification(config)
 
 
@@ -38,6 +38,17 @@ def tiny_model_dir(tmp_path_factory) -> str:
     model = tiny_bert()
     # Save the encoder only, as a pretrained checkpoint would be: the head is created fresh.
     model.bert.save_pretrained(path)
+    load_tokenizer("all-MiniLM-L6-v2").save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_quantizable_model_dir(tmp_path_factory) -> str:
+    """As tiny_model_dir with hidden size 64: bitsandbytes quantizes 4-bit weights in blocks of 64."""
+    from balora.modeling import load_tokenizer
+
+    path = tmp_path_factory.mktemp("tiny_bert_64")
+    tiny_bert(hidden=64).bert.save_pretrained(path)
     load_tokenizer("all-MiniLM-L6-v2").save_pretrained(path)
     return str(path)
 

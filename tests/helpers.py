@@ -15,8 +15,10 @@ def run_train(results_dir, data_dir, model_dir, *, method_settings=None, **setti
     return train(config, build_options(**(method_settings or {})), Console(quiet=True))
 
 
-def reload_with_plain_peft(experiment_dir, data_dir, model_dir, max_test_samples=None):
-    """Rebuild the adapter with nothing but transformers + peft; assert it reproduces the saved predictions."""
+def reload_with_plain_peft(experiment_dir, data_dir, model_dir, max_test_samples=None, quantization_config=None,
+                           atol=1e-5):
+    """Rebuild the adapter with nothing but transformers + peft (+ bitsandbytes for a ``quantization_config``
+    base); assert it reproduces the saved predictions."""
     import numpy as np
     import pandas as pd
     import torch
@@ -28,7 +30,8 @@ def reload_with_plain_peft(experiment_dir, data_dir, model_dir, max_test_samples
     from balora.modeling import resolve_model_path  # only to find the packaged model's folder
 
     checkpoint = experiment_dir / "model_checkpoint"
-    base = AutoModelForSequenceClassification.from_pretrained(resolve_model_path(model_dir), num_labels=2)
+    quantized = {"quantization_config": quantization_config} if quantization_config else {}
+    base = AutoModelForSequenceClassification.from_pretrained(resolve_model_path(model_dir), num_labels=2, **quantized)
     model = PeftModel.from_pretrained(base, checkpoint).eval()
     # the test split here is carved from train: rebuild it the way the pipeline did
     texts = load_task_data(get_dataset_spec("sst2"), str(data_dir),
@@ -39,7 +42,7 @@ def reload_with_plain_peft(experiment_dir, data_dir, model_dir, max_test_samples
                                    return_tensors="pt")).logits.numpy()
     saved = pd.read_csv(experiment_dir / "test_predictions.csv")
     assert (logits.argmax(-1) == saved["prediction"].to_numpy()).all()
-    np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(logits, saved[["logit_0", "logit_1"]].to_numpy(), atol=atol)
     return model
 
 

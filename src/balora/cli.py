@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import inspect
+import logging
 import sys
 import types
 import typing
@@ -135,7 +136,6 @@ def call_command(func, namespace: argparse.Namespace, option_classes: list[type]
 
 def quiet_libraries() -> None:
     """balora reports what matters itself (e.g. the new task head); library chatter hides it."""
-    import logging
 
     # bitsandbytes, imported by PEFT whenever it is installed, warns at import that an optional
     # CPU kernel package is missing; it falls back to its own kernels, and the warning reads as an error.

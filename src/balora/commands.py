@@ -47,6 +47,47 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
     print_counts(count_configuration(config, {type(o): o for o in method_options.values()}, num_labels))
 
 
+def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset: str = "sst2",
+           num_labels: int | None = None, memory_limit_gb: float | None = None, max_length: int = 128,
+           max_batch_size: int = 1024, output_dir: str = "analysis") -> None:
+    """Measure the largest training batch that fits a memory limit, per method (e.g. full vs LoRA vs QLoRA).
+
+    For each method, one real AdamW training step on sequences of --max_length tokens (the
+    optimizer state already created) is measured at the batch sizes a search picks: it predicts
+    the answer from the line through its measurements and confirms it exactly (the batch fits, the
+    next one does not). Each measurement runs in a fresh process. Prints a table and writes
+    memory_batch_sizes.md and memory_batch_sizes.png (peak memory against batch size, with the
+    limit) to --output_dir.
+
+    Args:
+        methods: Methods to measure, each a method name with optional flags, e.g. full lora "lora --quantization nf4".
+        model_name_or_path: Hugging Face model id or local folder (as for `balora train`).
+        dataset: The task head is sized for this dataset's classes (see `balora datasets`).
+        num_labels: Classes of the task head, overriding --dataset.
+        memory_limit_gb: Memory limit in GB (10^9 bytes); default: the GPU's memory (required on a CPU).
+        max_length: Tokens per sequence of the measured batches.
+        max_batch_size: Largest batch size tried.
+        output_dir: Folder for the table and the plot.
+    """
+    from balora.memory.command import run_memory_command
+
+    if num_labels is None:
+        num_labels = _num_labels_of(dataset)
+    for path in run_memory_command(methods, model_name_or_path, num_labels, memory_limit_gb, max_length,
+                                   max_batch_size, output_dir):
+        print(f"wrote {path}")
+
+
+def _num_labels_of(dataset: str) -> int:
+    from balora.data import get_dataset_spec
+    from balora.errors import UserError
+
+    spec = get_dataset_spec(dataset)
+    if not spec.num_labels:
+        raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
+    return spec.num_labels
+
+
 def datasets() -> None:
     """List the datasets balora knows by name."""
     from balora.data.registry import CSV_DATASET, DATASETS
@@ -197,6 +238,6 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
     print(f"wrote {training_curves(curves, output)}")
 
 
-COMMANDS = {"train": train, "count": count, "study": study, "compare": compare,
+COMMANDS = {"train": train, "count": count, "memory": memory, "study": study, "compare": compare,
             "plot": {"ranks": plot_ranks, "curves": plot_curves},
             "datasets": datasets, "methods": methods, "download": download}

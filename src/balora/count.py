@@ -15,7 +15,9 @@ from balora.config import TrainConfig
 from balora.counting import count_parameters
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.lora.model import ranks_by_layer
+from balora.memory.accounting import MB, model_bytes
 from balora.modeling import LoadedModel, load_classifier
+from balora.quantization import QuantizationOptions, quantization_summary
 
 
 def count_configuration(config: TrainConfig, options: dict[type, object], num_labels: int,
@@ -28,8 +30,11 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
     method = get_method(config.peft_method)
     check_options_apply(method, options)
     options = {cls: options[cls] for cls in method.option_classes}
+    quantization = options.get(QuantizationOptions)
+    base_bytes = None  # a shared base (a study's dry run) is loaded in full precision: counts only
     if base is None:
-        loaded = load_classifier(config.model_name_or_path, num_labels, config.seed)
+        loaded = load_classifier(config.model_name_or_path, num_labels, config.seed, quantization=quantization)
+        base_bytes = model_bytes(loaded.model)
     else:
         loaded = LoadedModel(_copy_sharing_weights(base.model), list(base.head_modules))
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules, train_dataset=None,
@@ -39,8 +44,16 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
     if prepared.planned_counts is not None:
         counts = prepared.planned_counts(counts)
     summary = prepared.summary
+    memory = {**quantization_summary(quantization), "base_model_bytes": base_bytes,
+              "adapter_bytes_estimate": counts.trainable * _bytes_per_trainable_weight(prepared.model)}
     return {"method": method.name, "model_name_or_path": config.model_name_or_path, "num_labels": num_labels,
-            "parameters": counts.as_dict(), "rank_pattern": summary.get("rank_pattern"), "summary": summary}
+            "parameters": counts.as_dict(), "rank_pattern": summary.get("rank_pattern"), "summary": summary,
+            "memory": memory}
+
+
+def _bytes_per_trainable_weight(model) -> int:
+    """What the saved adapter stores per trained weight (its dtype's size; 4 for float32)."""
+    return next((p.element_size() for p in model.parameters() if p.requires_grad), 4)
 
 
 def _copy_sharing_weights(model):
@@ -63,3 +76,8 @@ def print_counts(report: dict) -> None:
     print(f"Head parameters:      {counts['head']:>12,}")
     print(f"Trainable parameters: {counts['trainable']:>12,}")
     print(f"Total parameters:     {counts['total']:>12,}")
+    memory = report.get("memory") or {}
+    if memory.get("base_model_bytes") is not None:
+        print(f"Base model as loaded: {memory['base_model_bytes'] / MB:>12,.2f} MB ({memory['quantization']})")
+        print(f"Adapter as saved:     {memory['adapter_bytes_estimate'] / MB:>12,.2f} MB (trainable weights; "
+              "the file adds a small header)")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
@@ -67,13 +68,20 @@ def _is_head(name: str, head_modules: Iterable[str]) -> bool:
     return name.split(".")[0] in set(head_modules)
 
 
+def weights_held(param) -> int:
+    """Weights a parameter stands for: bitsandbytes packs two 4-bit weights per byte (its quant
+    state knows the unpacked shape), so a quantized base counts as many weights as the original."""
+    state = getattr(param, "quant_state", None)
+    return math.prod(state.shape) if state is not None else param.numel()
+
+
 def count_parameters(model: nn.Module, head_modules: Iterable[str]) -> ParameterCounts:
     head_modules = list(head_modules)
     head = trainable = total = 0
     for name, param in model.named_parameters():
         if _PEFT_COPY in name:
             continue
-        total += param.numel()
+        total += weights_held(param)
         if param.requires_grad:
             trainable += param.numel()
             if _is_head(name, head_modules):

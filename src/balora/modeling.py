@@ -116,14 +116,17 @@ class LoadedModel:
     head_modules: list[str]  # freshly initialised task head: always trained, saved with adapters
 
 
-def load_classifier(name_or_path: str, num_labels: int, seed: int, label_names=None) -> LoadedModel:
+def load_classifier(name_or_path: str, num_labels: int, seed: int, label_names=None, quantization=None) -> LoadedModel:
+    """``quantization``: QuantizationOptions (balora.quantization) to load the frozen base quantized."""
     from transformers import AutoModelForSequenceClassification, set_seed
+
+    from balora.quantization import check_head_in_full_precision, loading_kwargs, prepare_quantized_base
 
     set_seed(seed)  # the new head's random init is part of the experiment
     path = resolve_model_path(name_or_path)
-    extra = {}
+    extra = loading_kwargs(quantization, training_device())
     if label_names:
-        extra = {"id2label": dict(enumerate(label_names)), "label2id": {n: i for i, n in enumerate(label_names)}}
+        extra |= {"id2label": dict(enumerate(label_names)), "label2id": {n: i for i, n in enumerate(label_names)}}
     try:
         model, info = AutoModelForSequenceClassification.from_pretrained(
             path, num_labels=num_labels, output_loading_info=True, **extra
@@ -132,7 +135,9 @@ def load_classifier(name_or_path: str, num_labels: int, seed: int, label_names=N
         raise UserError(f"cannot load --model_name_or_path {name_or_path!r}: {str(err).splitlines()[0]}") from None
     if model.config.pad_token_id is None and model.config.eos_token_id is not None:
         model.config.pad_token_id = model.config.eos_token_id
-    return LoadedModel(model, head_modules=newly_initialised_modules(model, info["missing_keys"]))
+    head_modules = newly_initialised_modules(model, info["missing_keys"])
+    check_head_in_full_precision(model, head_modules)
+    return LoadedModel(prepare_quantized_base(model, quantization), head_modules=head_modules)
 
 
 def newly_initialised_modules(model: nn.Module, missing_keys) -> list[str]:

@@ -28,8 +28,11 @@ from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method
+from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.metrics import SCALAR_METRICS, classification_metrics
-from balora.modeling import LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer
+from balora.modeling import (LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer,
+                             training_device)
+from balora.quantization import QuantizationOptions, quantization_summary
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.callbacks import EpochReport, LossWatch, TrainingClock, peak_memory_mb
 from balora.training.trainer import build_trainer, require_tracker
@@ -110,7 +113,8 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     with lock:
         experiment = ExperimentDir(config.results_dir, config.experiment_name)
         mode = experiment.check_can_start(config.overwrite, config.resume, settings)
-        inputs = load_inputs(config, spec, console.say)
+        quantization = options.get(QuantizationOptions)
+        inputs = load_inputs(config, spec, console.say, quantization)
         if is_main_process():
             experiment.start(mode, settings)
             console.attach(experiment.file("training_log.txt"))
@@ -151,9 +155,10 @@ class Inputs:
     collator: object
     tokenizer: object
     loaded: LoadedModel
+    base_bytes: int  # the base model's weights as loaded (quantized where quantized)
 
 
-def load_inputs(config: TrainConfig, spec, say) -> Inputs:
+def load_inputs(config: TrainConfig, spec, say, quantization: QuantizationOptions | None) -> Inputs:
     tokenizer = load_tokenizer(config.model_name_or_path)
     check_max_length(config.model_name_or_path, config.max_length, tokenizer)
     data = load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
@@ -162,8 +167,8 @@ def load_inputs(config: TrainConfig, spec, say) -> Inputs:
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
         f"test {sizes['test']:,}; {spec.num_labels} classes; best epoch by validation {spec.metric}")
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
-    loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names)
-    return Inputs(data, tokenized, padding_collator(tokenizer), tokenizer, loaded)
+    loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names, quantization)
+    return Inputs(data, tokenized, padding_collator(tokenizer), tokenizer, loaded, model_bytes(loaded.model))
 
 
 def run_and_record(config: TrainConfig, method, options, settings, inputs: Inputs, experiment: ExperimentDir,
@@ -193,7 +198,11 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                             [loss_watch, report, clock, *prepared.callbacks])
 
     # --- Train; the best epoch by validation metric is restored at the end.
-    trainer.train(resume_from_checkpoint=resuming_from)
+    peak = PeakMemory.start(training_device())
+    try:
+        trainer.train(resume_from_checkpoint=resuming_from)
+    finally:
+        peak_training = peak.report()  # also stops the CPU sampler when training fails
     train_seconds = clock.seconds()
     counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
 
@@ -236,6 +245,9 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         staged = experiment.path / "model_checkpoint.tmp"
         shutil.rmtree(staged, ignore_errors=True)
         trainer.save_model(str(staged))
+        results["memory"] = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
+                                           quantization_summary(options.get(QuantizationOptions)))
+        say(memory_line(results["memory"]))
         name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)

@@ -60,6 +60,21 @@ def test_metric(run, name: str) -> float:
     return run.results["metrics"]["test"][name]
 
 
+def memory_columns(group: RunGroup) -> dict:
+    """Base as loaded and adapter as saved (the first run's: equal over seeds), mean training peak; in MB."""
+    memories = [r.results.get("memory") for r in group.runs]
+    first = memories[0] or {}
+    peaks = [m["peak_training_bytes"] for m in memories if m]
+    return {"quantization": first.get("quantization"),
+            "base_model_mb": first["base_model_bytes"] / 2**20 if first else None,
+            "adapter_mb": first["adapter_bytes"] / 2**20 if first.get("adapter_bytes") else None,
+            "peak_training_mb": statistics.mean(peaks) / 2**20 if peaks else None}
+
+
+def _megabytes(value, digits: int) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
+
+
 def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
     rows = []
     for group in groups:
@@ -83,6 +98,7 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
                 {r.seed: test_metric(r, headline) for r in group.runs},
                 {r.seed: test_metric(r, headline) for r in reference.runs})
         row["experiments"] = ";".join(r.name for r in group.runs)
+        row.update(memory_columns(group))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -105,15 +121,19 @@ def _delta(row) -> str:
 
 def markdown_table(table: pd.DataFrame) -> str:
     header = ["method", "dataset", "k-shot", "adapter params", *TABLE_METRICS.values(), "n", "wall s",
-              "Δ vs LoRA, same budget"]
+              "Δ vs LoRA, same budget", "base / adapter MB", "train peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         shots = "full" if row["train_samples"] is None or pd.isna(row["train_samples"]) else str(int(row["train_samples"]))
         cells = [row["method"], row["dataset"], shots, f"{int(row['adapter_params']):,}",
-                 *(_mean_std(row, m) for m in TABLE_METRICS), str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row)]
+                 *(_mean_std(row, m) for m in TABLE_METRICS), str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row),
+                 f"{_megabytes(row['base_model_mb'], 1)} / {_megabytes(row['adapter_mb'], 2)}",
+                 _megabytes(row["peak_training_mb"], 0)]
         lines.append("| " + " | ".join(cells) + " |")
     notes = ("Test split; mean ± sample std over seeds (accuracy and F1 in %). Δ: the headline metric minus "
-             "LoRA's at the same budget on the same data, paired by seed (paired t-test).")
+             "LoRA's at the same budget on the same data, paired by seed (paired t-test). Memory: the base model "
+             "as loaded (quantized where quantized), the adapter file as saved, and the peak memory training added "
+             "(mean over seeds; GPU allocator or CPU resident memory, see results_final.json).")
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 

@@ -3,7 +3,8 @@
 For a linear layer y = x W^T, dL/dW = sum over tokens of delta^T x, where delta = dL/dy. A
 forward hook keeps x, a hook on y's gradient receives delta, and their product is added to G.
 Every weight stays frozen, so autograd computes no weight gradient at all; the same code works
-when the base layer is quantized, since only its input and output are touched.
+when the base layer is quantized, since only its input and output are touched. What reads W
+itself (the sensitivity score, the warm start's step size) gets it de-quantised one module at a time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from balora.modeling import linear_shape
+from balora.quantization import full_precision_weight
 
 
 @dataclass
@@ -25,8 +27,9 @@ class GradientPass:
 
 
 def weight_out_in(module: nn.Module) -> torch.Tensor:
-    """The weight as (out_features, in_features); GPT-2's Conv1D stores it transposed."""
-    weight = module.weight
+    """The weight as (out_features, in_features); GPT-2's Conv1D stores it transposed. A quantized
+    layer's weight is de-quantised (this module only), since its packed bytes are not W."""
+    weight = full_precision_weight(module)
     return weight if isinstance(module, nn.Linear) else weight.T
 
 

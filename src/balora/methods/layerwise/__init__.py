@@ -4,11 +4,12 @@ from balora.methods.base import Method
 from balora.methods.budget import BudgetOptions, spend_param_budget
 from balora.methods.layerwise.config import RankScheduleOptions
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 
 LAYERWISE = Method(
     "layerwise",
     "LoRA with a layer-wise rank schedule (linear decay, attention-heavy, empirical, custom).",
-    (LoraOptions, BudgetOptions, RankScheduleOptions),
+    (LoraOptions, BudgetOptions, RankScheduleOptions, QuantizationOptions),
     "balora.methods.layerwise.method:prepare_layerwise",
     budget_settings=spend_param_budget,
 )

@@ -3,6 +3,7 @@
 from balora.methods.base import Method
 from balora.methods.budget import uniform_rank_within
 from balora.methods.lora.config import LoraOptions
+from balora.quantization import QuantizationOptions
 
-LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,),
+LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions, QuantizationOptions),
               "balora.methods.lora.method:prepare_lora", budget_settings=uniform_rank_within)

@@ -1,0 +1,46 @@
+"""Peak memory of a training step against batch size, one line per method, with the limit; beside
+it, the largest batch each method fits within the limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from balora.analysis.plots import _pyplot, _save
+from balora.memory.finder import BatchSearch
+
+GB = 10**9
+
+
+def memory_plot(searches: list[tuple[str, BatchSearch]], limit_bytes: int, title: str, measure: str,
+                output: Path) -> Path:
+    plt, sns = _pyplot()
+    fig, (ax, bars) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [2.2, 1]})
+    colors = sns.color_palette("colorblind", len(searches))
+    for (label, search), color in zip(searches, colors):
+        points = sorted((b, peak) for b, peak in search.measured.items() if peak is not None)
+        ax.plot([b for b, _ in points], [peak / GB for _, peak in points], "o-", color=color, lw=2, ms=5, label=label)
+        best = search.largest_fitting
+        if best is not None:
+            ax.plot([best], [search.measured[best] / GB], "*", color=color, ms=15, mec="black", mew=0.8, zorder=5)
+    ax.axhline(limit_bytes / GB, color="crimson", ls="--", lw=1.5, label=f"limit {limit_bytes / GB:g} GB")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("batch size (sequences per step)")
+    ax.set_ylabel("peak memory (GB)")
+    ax.set_title("peak memory of one step (★ largest batch within the limit)", fontsize=11)
+    ax.legend(loc="upper left", fontsize=9, frameon=True)
+
+    labels = [label for label, _ in searches]
+    largest = [search.largest_fitting or 0 for _, search in searches]
+    bars.barh(range(len(labels)), largest, color=colors)
+    bars.set_yticks(range(len(labels)), labels)
+    bars.invert_yaxis()
+    for i, (value, (_, search)) in enumerate(zip(largest, searches)):
+        text = f"{value}" + (" (cap)" if search.reached_cap else "") if value else "none fits"
+        bars.text(value, i, f" {text}", va="center", fontsize=11, fontweight="bold")
+    bars.set_xlim(0, max(largest + [1]) * 1.3)
+    bars.set_xlabel(f"largest batch within {limit_bytes / GB:g} GB (sequences)")
+    bars.set_title("largest batch that fits", fontsize=11)
+    fig.suptitle(f"{title}\n{measure}", fontsize=12)
+    fig.tight_layout()
+    return _save(fig, output)
