@@ -13,7 +13,7 @@ SETTINGS = {
     "ba_lora": {"param_budget": 1100, "ba_lora_gradient_samples": 16},
     "adalora": {"adalora_init_r": 6, "adalora_target_r": 2},
     "layerwise": {"rank_strategy": "linear_decay", "param_budget": 1100},
-    "plateau_lora": {"eval_steps": 1000},
+    "plateau_lora": {"plateau_max_rank": 6},
 }
 
 

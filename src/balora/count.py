@@ -13,6 +13,7 @@ import torch
 
 from balora.config import TrainConfig
 from balora.counting import count_parameters
+from balora.errors import UserError
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.lora.model import ranks_by_layer
 from balora.modeling import LoadedModel, load_classifier
@@ -43,6 +44,24 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
             "parameters": counts.as_dict(), "rank_pattern": summary.get("rank_pattern"), "summary": summary}
 
 
+def capped_count(counts: dict[str, int]) -> int:
+    """What --max_trainable_parameters limits: adapter + head, the adapter at the most it holds
+    during training (AdaLoRA's initial ranks, plateau_lora's largest rank)."""
+    return counts["peak_adapter"] + counts["head"]
+
+
+def cap_line(counts: dict[str, int], cap: int) -> str:
+    held = capped_count(counts)
+    verdict = "within" if held <= cap else "ABOVE"
+    return f"{held:,} trainable (adapter {counts['peak_adapter']:,} + head {counts['head']:,}), {verdict} the cap of {cap:,}"
+
+
+def check_trainable_cap(name: str, counts: dict[str, int], cap: int | None) -> None:
+    """One line naming the configuration and its count when it exceeds the cap."""
+    if cap is not None and capped_count(counts) > cap:
+        raise UserError(f"{name}: {cap_line(counts, cap)} (--max_trainable_parameters); nothing was trained")
+
+
 def _copy_sharing_weights(model):
     """A copy whose modules are new but whose weights are the base's: counting changes no weight,
     and cloning 100M+ parameters per configuration would dominate a study's dry run."""
@@ -51,7 +70,7 @@ def _copy_sharing_weights(model):
     return copy.deepcopy(model, memo)
 
 
-def print_counts(report: dict) -> None:
+def print_counts(report: dict, cap: int | None = None) -> None:
     counts = report["parameters"]
     print(f"Method {report['method']} on {report['model_name_or_path']} ({report['num_labels']} classes)")
     if report["rank_pattern"]:
@@ -63,3 +82,5 @@ def print_counts(report: dict) -> None:
     print(f"Head parameters:      {counts['head']:>12,}")
     print(f"Trainable parameters: {counts['trainable']:>12,}")
     print(f"Total parameters:     {counts['total']:>12,}")
+    if cap is not None:
+        print(f"Cap:                  {cap:>12,}  ({cap_line(counts, cap)})")

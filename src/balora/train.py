@@ -104,11 +104,20 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
                           config.train_samples, config.seed, config.max_test_samples)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
-        f"test {sizes['test']:,}; {spec.num_labels} classes; best epoch by validation {spec.metric}")
+        f"test {sizes['test']:,}; {spec.num_labels} classes; best "
+        f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation {spec.metric}")
     tokenizer = load_tokenizer(config.model_name_or_path)
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
     collator = padding_collator(tokenizer)
     loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names)
+    if config.max_trainable_parameters is not None:  # refused before the experiment folder exists
+        from balora.count import check_trainable_cap, count_configuration
+
+        import torch
+
+        with torch.random.fork_rng(devices=[]):  # counting initialises adapters; training's draws stay the same
+            planned = count_configuration(config, options, spec.num_labels, base=loaded)["parameters"]
+        check_trainable_cap(config.experiment_name, planned, config.max_trainable_parameters)
     setup_seconds = time.perf_counter() - started
 
     # --- From here on the experiment folder exists.
@@ -174,6 +183,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         "headline_metric": spec.metric,
         "metrics": {"validation": val_metrics, "test": test_metrics},
         "best_epoch": best["epoch"],
+        "best_step": best["step"],
         "parameters": counts.as_dict(),
         "data": {"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
                  "label_names": list(spec.label_names)},
