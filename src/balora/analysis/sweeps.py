@@ -80,7 +80,10 @@ def peak_values(group: RunGroup, metric: str) -> list[float]:
 def sweep_figure(family: SweepFamily, output: Path) -> Path:
     plt, sns = _pyplot()
     metric = family.groups[0].first.results["headline_metric"]
+    from matplotlib.ticker import MaxNLocator
+
     scale, metric_name = _scale(metric), METRIC_NAMES.get(metric, metric)
+    unit = "%" if scale == 100 else ""
     seeds = max(len(g.runs) for g in family.groups)
     panels = 2 if family.categorical else 1
     fig, axes = plt.subplots(1, panels, figsize=(7.2 * panels, 4.8), squeeze=False)
@@ -92,10 +95,11 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
         peaks[family.value_label(group)] = [scale * p for p in peak_values(group, metric)]
         peak = max(scale * curve["mean"]) if not curve.empty else float("nan")
         curve_ax.plot(curve["step"], scale * curve["mean"], marker="o", markersize=3, color=color,
-                      label=f"{family.value_label(group)} (peak {peak:.1f})")
+                      label=f"{family.value_label(group)} (peak {peak:.1f}{unit})")
         if len(group.runs) > 1:
             curve_ax.fill_between(curve["step"], scale * curve["low"], scale * curve["high"], color=color, alpha=0.15)
     setting = " + ".join(family.settings)
+    curve_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     curve_ax.set_xlabel("optimizer step")
     curve_ax.set_ylabel(f"validation {metric_name}")
     curve_ax.set_title(f"Validation {metric_name.split(' (')[0]} vs step, by {setting}", fontsize=11)
@@ -107,7 +111,8 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
         spread = [(max(v) - min(v)) / 2 if len(v) > 1 else 0.0 for v in peaks.values()]
         positions = range(len(labels))
         bars = bar_ax.barh(list(positions), means, xerr=spread, color=colors[:len(labels)], capsize=3)
-        bar_ax.bar_label(bars, labels=[f"{m:.1f}" for m in means], padding=4, fontsize=9)
+        bar_ax.bar_label(bars, labels=[f"{m:.1f}{unit}" for m in means], label_type="center", color="white",
+                         fontweight="bold", fontsize=9)
         bar_ax.set_yticks(list(positions), labels, fontsize=8)
         bar_ax.invert_yaxis()
         low = min(m for m in means if m == m) if any(m == m for m in means) else 0.0

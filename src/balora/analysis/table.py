@@ -124,7 +124,7 @@ def _delta(row) -> str:
 def markdown_table(table: pd.DataFrame) -> str:
     swept = [c for c in table.columns if c.startswith("swept_")]
     header = ["method", "dataset", "k-shot", *(c.removeprefix("swept_") for c in swept), "adapter params",
-              "trainable params", *TABLE_METRICS.values(), *(["peak validation"] if swept else []), "n", "wall s",
+              *(["trainable params"] if swept else []), *TABLE_METRICS.values(), *(["peak validation"] if swept else []), "n", "wall s",
               "Δ vs LoRA, same budget"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
@@ -135,8 +135,9 @@ def markdown_table(table: pd.DataFrame) -> str:
             scale = 1 if row["headline_metric"] == "matthews_correlation" else 100
             peak = ["—" if pd.isna(row.get("validation_peak_mean")) else
                     f"{scale * row['validation_peak_mean']:.{3 if scale == 1 else 1}f}"]
+        trainable = [f"{int(row['trainable_params']):,}"] if swept else []
         cells = [row["method"], row["dataset"], shots, *swept_cells, f"{int(row['adapter_params']):,}",
-                 f"{int(row['trainable_params']):,}", *(_mean_std(row, m) for m in TABLE_METRICS), *peak,
+                 *trainable, *(_mean_std(row, m) for m in TABLE_METRICS), *peak,
                  str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row)]
         lines.append("| " + " | ".join(cells) + " |")
     notes = ("Test split; mean ± sample std over seeds (accuracy and F1 in %). Δ: the headline metric minus "
