@@ -25,7 +25,7 @@ def tiny_bert(num_labels: int = 2, layers: int = 2, seed: int = 0):
 
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=layers, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=64, num_labels=num_labels)
+                        intermediate_size=64, max_position_embeddings=128, num_labels=num_labels)
     return BertForSequenceClassification(config)
 
 

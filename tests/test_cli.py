@@ -85,3 +85,87 @@ def test_module_entry_point_and_help():
     bad = subprocess.run([sys.executable, "-m", "balora", "train", "--experiment_name", "x", "--epochs", "-1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --epochs: must be a positive number (got -1)"
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"sentence": ["a", "b", "c"] * 4, "label": [0] * 12}),
+     "the train split of csv holds a single class ('0')"),
+    (pd.DataFrame({"sentence": ["a", "b", "c"] * 4, "label": ["pos"] * 12}), "holds a single class ('pos')"),
+    (pd.DataFrame({"sentence": ["a", "b", "c"] * 4, "label": [1] * 12}), "holds a single class ('1')"),
+    (pd.DataFrame({"sentence": ["a", "b", "c"] * 4, "label": [1, 2] * 6}),
+     "no example of class '0' (1 of 3 classes missing); pass --allow_missing_classes"),
+    (pd.DataFrame({"sentence": ["a", "b"], "label": [-1, -2]}), "labels of a csv dataset are 0, 1, 2, ... or class names"),
+    (pd.DataFrame({"sentence": [], "label": []}), "is empty: no rows under its header"),
+])
+def test_csv_data_a_classifier_cannot_learn_from(capsys, tmp_path, frame, message):
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path / "r"), "--dataset", "csv",
+                                 "--train_file", str(tmp_path / "train.csv"), "--text_column", "sentence"])
+    assert code == 2 and message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_model_folder_and_name_mistakes(capsys, tmp_path):
+    (tmp_path / "no_model").mkdir()
+    for command in ([*BASE, "--results_dir", str(tmp_path / "r")], ["count"]):
+        code, err = run_cli(capsys, [*command, "--model_name_or_path", str(tmp_path / "no_model")])
+        assert code == 2 and err == f"error: --model_name_or_path {tmp_path}/no_model: the folder holds no model (no config.json)"
+    code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path / "r"), "--model_name_or_path", "/nonexistent"])
+    assert code == 2 and "/nonexistent: no such folder, and not a Hugging Face Hub id" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_seed_range(capsys, tmp_path):
+    code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path), "--seed", "-1"])
+    assert code == 2 and err == "error: --seed: must be a whole number from 0 to 4294967295 (got -1)"
+
+
+def test_results_dir_is_checked_before_anything_loads(capsys, tmp_path, monkeypatch):
+    import balora.train
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("data loaded before the results folder was checked")
+
+    monkeypatch.setattr(balora.train, "load_task_data", must_not_load)
+    (tmp_path / "a_file").write_text("")
+    code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path / "a_file")])
+    assert code == 2 and err == f"error: --results_dir {tmp_path}/a_file: exists and is not a folder"
+
+
+def test_max_length_beyond_the_models_positions(capsys, tmp_path, tiny_data_dir, tiny_model_dir):
+    code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path / "r"), "--data_dir", str(tiny_data_dir),
+                                 "--model_name_or_path", tiny_model_dir, "--max_length", "100000"])
+    assert code == 2 and err == "error: --max_length 100000: the model takes at most 128 tokens"
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_crash_inside_training_marks_the_experiment_failed_with_exit_1(capsys, tmp_path, tiny_data_dir,
+                                                                         tiny_model_dir, monkeypatch):
+    import json
+
+    from balora.training.callbacks import EpochReport
+
+    def crash(self, args, state, control, **kwargs):
+        raise RuntimeError("injected crash")
+
+    monkeypatch.setattr(EpochReport, "on_evaluate", crash)
+    code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path), "--data_dir", str(tiny_data_dir),
+                                 "--model_name_or_path", tiny_model_dir, "--epochs", "1"])
+    assert code == 1 and "unexpected RuntimeError: injected crash (traceback in " in err
+    assert len(err.splitlines()) == 1
+    status = json.loads((tmp_path / "bad" / "status.json").read_text())
+    assert status == {**status, "status": "failed", "error": "RuntimeError: injected crash"}
+    assert "Traceback" in (tmp_path / "bad" / "training_log.txt").read_text()
+
+
+def test_help_imports_no_heavy_library():
+    probe = ("import sys\nfrom balora.cli import main\ntry:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('torch', 'transformers', 'peft', 'datasets', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_command_group_alone_prints_its_own_help(capsys):
+    assert main(["plot"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("usage: balora plot") and "ranks" in out and "curves" in out

@@ -57,19 +57,23 @@ def test_interrupted_experiment_resumes_from_its_checkpoint(tmp_path, tiny_data_
     with pytest.raises(KeyboardInterrupt):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3)
     folder = tmp_path / "tiny"
-    assert json.loads((folder / "status.json").read_text())["status"] == "running"
+    status = json.loads((folder / "status.json").read_text())
+    assert status["status"] == "interrupted" and "Ctrl-C" in status["error"]
     assert not (folder / "results_final.json").exists()
-    with pytest.raises(UserError, match="unfinished .*--resume"):
+    with pytest.raises(UserError, match="was interrupted; pass --resume"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3)
     with pytest.raises(UserError, match="settings differ .*epochs"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=4, resume=True)
 
     restore()
+    before = json.loads((folder / "checkpoints" / "checkpoint-9" / "balora_training_seconds.json").read_text())
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3, resume=True)
     evals = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in evals if r["type"] == "eval"] == [1.0, 2.0, 3.0]  # epoch 1 not redone
     assert results["timing"]["optimizer_steps"] == 3 * 9  # 72 examples / batch 8, per epoch
     assert "--- resuming" in (folder / "training_log.txt").read_text()
+    # the first epoch's training time, spent before the interrupt, is counted too
+    assert results["timing"]["train_seconds"] > before["seconds"] > 0
 
 
 @pytest.mark.parametrize("method", ["lora", "ba_lora", "adalora", "layerwise", "plateau_lora", "full"])

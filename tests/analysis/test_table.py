@@ -76,3 +76,13 @@ def test_missing_results_is_one_clear_error(tmp_path):
     (tmp_path / "half" / "status.json").write_text('{"status": "running"}')
     with pytest.raises(UserError, match="has no results \\(running\\)"):
         groups_from_names(tmp_path, ["half"])
+
+
+@pytest.mark.parametrize("content", ['{"status": "completed", "metr', "not json at all", ""])
+def test_unreadable_results_file_is_one_line_naming_it(tmp_path, content):
+    from balora.errors import UserError
+
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "results_final.json").write_text(content)
+    with pytest.raises(UserError, match=rf"cannot read {tmp_path}/broken/results_final.json: not valid JSON"):
+        groups_from_names(tmp_path, ["broken"])

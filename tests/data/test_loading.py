@@ -117,3 +117,12 @@ def test_max_test_samples_draws_a_fixed_stratified_subset(tmp_path):
     assert a.splits["test"]["label"].value_counts().to_dict() == {0: 8, 1: 2}
     assert a.splits["test"]["text"].tolist() == b.splits["test"]["text"].tolist()  # not the experiment seed
     assert "10 drawn from it" in a.split_origin["test"]
+
+
+def test_a_class_without_training_examples_is_refused_unless_allowed(tmp_path):
+    frame = pd.DataFrame({"text": [f"news {i}" for i in range(30)], "label": [0, 1, 2] * 10})  # no Sci/Tech
+    write(tmp_path / "ag_news_dataset" / "ag_news_train.csv", frame)
+    with pytest.raises(UserError, match="no example of class 'Sci/Tech' .*--allow_missing_classes"):
+        load_task_data(get_dataset_spec("ag_news"), str(tmp_path))
+    data = load_task_data(get_dataset_spec("ag_news"), str(tmp_path), allow_missing_classes=True)
+    assert data.spec.num_labels == 4 and set(data.splits["train"]["label"]) == {0, 1, 2}

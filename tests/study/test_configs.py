@@ -16,8 +16,13 @@ CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
 def test_config_starts_with_its_command_and_plans(path):
     assert path.read_text().startswith(f"# balora study configs/{path.name}")
-    plan = plan_study(parse_study(path), count=False)
-    assert plan.groups
+    study = parse_study(path)
+    plan = plan_study(study, count=False)
+    # Every method of every phase, on every dataset the phase names, becomes a group.
+    for phase_name, phase in study.phases.items():
+        planned = {(g.dataset, g.label) for g in plan.groups if g.phase == phase_name}
+        datasets = phase.get("datasets") or study.datasets
+        assert planned == {(d, label) for d in datasets for label in phase["methods"]}, phase_name
 
 
 def test_sst2_protocol_matches_budgets():

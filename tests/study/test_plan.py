@@ -111,6 +111,16 @@ def test_filters_and_overrides(tmp_path, tiny_model_dir):
     (("full: {{learning_rates: [1.0e-4]}}", "full: {{lora_r: 4}}"), 11, "'lora_r' does not apply to method 'full'"),
     (("    learning_rates:\n      lora: [1.0e-3, 2.0e-3]", "    learning_rates:\n      lora: [1.0e-3, fast]"), 7,
      "a learning-rate grid must be numbers"),
+    (("      epochs: 1\n", "      epochs: abc\n"), 5, "epochs must be a whole number (got 'abc')"),
+    (("      epochs: 1\n", "      epochs: 1\n      learning_rate: fast\n"), 6,
+     "learning_rate must be a number (got 'fast')"),
+    (("full: {{learning_rates: [1.0e-4]}}", "full: {{learning_rates: [1.0e-4, quick]}}"), 11,
+     "a learning-rate grid must be numbers (got 'quick')"),
+    (("plateau_lora: {{plateau_initial_rank: 1}}", "plateau_lora: {{plateau_initial_rank: one}}"), 18,
+     "plateau_initial_rank must be a whole number (got 'one')"),
+    (("ba_lora: {{ba_lora_use_warmstart: true,", "ba_lora: {{ba_lora_use_warmstart: 3,"), 16,
+     "ba_lora_use_warmstart must be true or false (got 3)"),
+    (("    seeds: [1, 2]\n", "    seeds: [1, -2]\n"), 2, "seeds: must be a whole number from 0 to 4294967295 (got -2)"),
 ])
 def test_mistakes_name_the_line(tmp_path, tiny_model_dir, change, line, message):
     body = STUDY.replace(*change)

@@ -50,7 +50,7 @@ def test_interrupted_study_resumes_without_redoing_finished_experiments(study_pl
     scores = state["groups"]["sst2-budgets-lora-b512"]["validation_by_learning_rate"]
     assert scores[f"{selected:g}"] == max(scores.values())  # chosen on validation
     assert lora[2] == f"sst2-budgets-lora-b512-lr{selected:g}-s2"
-    assert read_json(f"{study_plan.results_dir}/{interrupted}/status.json")["status"] == "running"
+    assert read_json(f"{study_plan.results_dir}/{interrupted}/status.json")["status"] == "interrupted"
     assert state["experiments"][interrupted]["status"] == "interrupted"
 
     train_calls.clear()  # the resumed run is not interrupted again: only a fresh start of it is
@@ -100,3 +100,40 @@ def test_cli_bad_study_is_one_line_and_trains_nothing(tmp_path, capsys, tiny_mod
     assert code == 2 and len(err.splitlines()) == 1
     assert "bad.yaml line 6: unknown method 'lorax'" in err
     assert not (tmp_path / "results").exists()
+
+
+def test_an_experiment_another_process_runs_is_left_to_it_and_picked_up_later(study_plan, capsys):
+    """Two study processes on one results folder share the work: what one runs, the other skips,
+    and a learning rate is selected only once every rate of the search has finished."""
+    from balora.experiment_lock import lock_file
+    from test_experiment_lock import hold_lock_in_another_process
+
+    running_elsewhere = "sst2-budgets-lora-b512-lr0.02-s1"
+    holder = hold_lock_in_another_process(lock_file(study_plan.results_dir, running_elsewhere))
+    try:
+        outcomes = run_study(study_plan, print_line=lambda line: None)
+    finally:
+        holder.kill()
+        holder.wait()
+    by_name = {o.name: o.status for o in outcomes}
+    assert by_name == {"sst2-budgets-lora-b512-lr0.005-s1": "completed", running_elsewhere: "busy",
+                       "sst2-budgets-ba_lora-b512-lr0.01-s1": "completed",
+                       "sst2-budgets-ba_lora-b512-lr0.01-s2": "completed"}
+    state = read_json(f"{study_plan.results_dir}/study.json")
+    assert running_elsewhere not in state["experiments"] and "sst2-budgets-lora-b512" not in state["groups"]
+
+    outcomes = run_study(study_plan, print_line=lambda line: None)  # the other process is gone: finish it
+    assert [o.status for o in outcomes] == ["completed"] * 5
+    assert read_json(f"{study_plan.results_dir}/study.json")["groups"]["sst2-budgets-lora-b512"]["selected_learning_rate"]
+
+
+def test_study_state_of_two_processes_is_merged_not_overwritten(tmp_path):
+    from balora.study.runner import StudyState
+
+    path = tmp_path / "study.json"
+    first, second = StudyState.load(path, "s.yaml"), StudyState.load(path, "s.yaml")
+    first.record("experiments", "a", {"status": "completed"})
+    second.record("experiments", "b", {"status": "failed"})
+    first.record("groups", "g", {"selected_learning_rate": 0.1})
+    assert read_json(path)["experiments"] == {"a": {"status": "completed"}, "b": {"status": "failed"}}
+    assert read_json(path)["groups"] == {"g": {"selected_learning_rate": 0.1}}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from balora.errors import UserError
-from balora.results import read_json
+from balora.results import read_results_file
 
 # Settings that do not make two runs different configurations.
 NOT_CONFIGURATION = {"experiment_name", "seed", "results_dir", "overwrite", "resume", "num_workers", "report_to",
@@ -56,9 +56,10 @@ def load_run(results_dir: str | Path, name: str) -> Run:
     path = Path(results_dir) / name
     final = path / "results_final.json"
     if not final.exists():
-        status = read_json(path / "status.json")["status"] if (path / "status.json").exists() else "missing"
+        status_file = path / "status.json"
+        status = read_results_file(status_file).get("status", "unknown") if status_file.exists() else "missing"
         raise UserError(f"experiment {path} has no results ({status}); finish it first or leave it out")
-    return Run(name, path, read_json(final))
+    return Run(name, path, read_results_file(final))
 
 
 def budget_of(run: Run) -> int:

@@ -109,12 +109,34 @@ def normalise_columns(frame: pd.DataFrame, spec: DatasetSpec, where: str) -> pd.
 
 
 def label_names_from_data(frames: dict[str, pd.DataFrame | None]) -> tuple[str, ...]:
-    """For ``csv``: integer labels keep their values; string labels are numbered in sorted order."""
-    labels = pd.concat([f["label"] for f in frames.values() if f is not None])
+    """For ``csv``: integer labels keep their values; string labels are numbered in sorted order.
+
+    A split labelled -1 throughout is unlabelled (as GLUE's test sets) and names no class.
+    """
+    labels = pd.concat([f["label"] for f in frames.values()
+                        if f is not None and not (pd.to_numeric(f["label"], errors="coerce") == -1).all()])
     numeric = pd.to_numeric(labels, errors="coerce")
     if numeric.notna().all():
-        return tuple(str(i) for i in range(int(numeric.max()) + 1))
+        if len(numeric) and numeric.min() < 0:
+            raise UserError(f"labels of a csv dataset are 0, 1, 2, ... or class names; found {numeric.min():g} "
+                            f"({int((numeric < 0).sum())} rows)")
+        return tuple(str(i) for i in range(int(numeric.max()) + 1)) if len(numeric) else ()
     return tuple(sorted(labels.astype(str).unique()))
+
+
+def check_classes(train: pd.DataFrame, spec: DatasetSpec, allow_missing: bool) -> None:
+    """A classifier needs examples of two classes at least, and of every class it is told exists:
+    without them a run "succeeds" at 100% on a task it never saw."""
+    present = set(train["label"].unique())
+    if len(present) < 2:
+        only = spec.label_names[int(next(iter(present)))] if present else "none"
+        raise UserError(f"the train split of {spec.name} holds a single class ({only!r}); a classifier "
+                        "needs examples of at least two")
+    missing = [name for i, name in enumerate(spec.label_names) if i not in present]
+    if missing and not allow_missing:
+        raise UserError(f"the train split of {spec.name} has no example of class {missing[0]!r} "
+                        f"({len(missing)} of {spec.num_labels} classes missing); pass --allow_missing_classes "
+                        "to train anyway")
 
 
 def encode_labels(frame: pd.DataFrame, spec: DatasetSpec, where: str) -> pd.DataFrame:
@@ -146,6 +168,7 @@ def load_task_data(
     train_samples: int | None = None,
     seed: int = 42,
     max_test_samples: int | None = None,
+    allow_missing_classes: bool = False,
 ) -> TaskData:
     """Read, validate, split and (optionally) k-shot sample a dataset."""
     data_dir = resolve_data_dir(data_dir)
@@ -157,6 +180,8 @@ def load_task_data(
         raw, source = read_hub_splits(spec), f"hub:{spec.hub_path}/{spec.hub_config or ''}".rstrip("/")
     if raw["train"] is None:
         raise UserError(f"{spec.name} has no train split in {source}")
+    if len(raw["train"]) == 0:
+        raise UserError(f"the train split of {spec.name} ({source}) is empty: no rows under its header")
 
     frames = {split: normalise_columns(f, spec, f"{spec.name} {split} ({source})") if f is not None else None
               for split, f in raw.items()}
@@ -174,4 +199,5 @@ def load_task_data(
     if train_samples is not None:
         splits["train"] = sample_per_class(splits["train"], train_samples, "label", seed)
         origin["train"] = f"{train_samples} per class from train (seed {seed})"
+    check_classes(splits["train"], spec, allow_missing_classes)
     return TaskData(spec=spec, splits=splits, source=source, split_origin=origin)

@@ -1,17 +1,17 @@
-"""Registry of fine-tuning methods: name -> Method."""
+"""Registry of fine-tuning methods: name -> Method (light: no torch or PEFT until a method prepares)."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from balora.errors import UserError
-from balora.methods.adalora.method import ADALORA
-from balora.methods.ba_lora.method import BA_LORA
+from balora.methods.adalora import ADALORA
+from balora.methods.ba_lora import BA_LORA
 from balora.methods.base import Method, MethodContext, PreparedModel
 from balora.methods.finetune import FULL, PARTIAL
-from balora.methods.layerwise.method import LAYERWISE
-from balora.methods.lora.method import LORA
-from balora.methods.plateau.method import PLATEAU_LORA
+from balora.methods.layerwise import LAYERWISE
+from balora.methods.lora import LORA
+from balora.methods.plateau import PLATEAU_LORA
 
 METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA, BA_LORA, ADALORA, LAYERWISE, PLATEAU_LORA)}
 

@@ -4,18 +4,23 @@ A method is data: a name, the dataclasses holding its flags, and a ``prepare`` f
 turns the loaded model into the model to train (freezing, wrapping in PEFT, running any phase
 that must happen before training). Anything it needs during training goes in as Trainer
 callbacks, so the training loop never asks which method it is running.
+
+The registry holds methods by name without importing torch or PEFT: ``prepare`` is named as
+``"module:function"`` and imported on first use, so `balora --help` stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
-from balora.config import TrainConfig
-from balora.counting import ParameterCounts
+    from balora.config import TrainConfig
+    from balora.counting import ParameterCounts
 
 
 @dataclass
@@ -58,8 +63,12 @@ class Method:
     name: str
     summary: str
     option_classes: tuple[type, ...]
-    prepare: Callable[[nn.Module, MethodContext], PreparedModel]
+    prepare_function: str  # "module:function" taking (model, MethodContext) -> PreparedModel
     # (budget, adapter parameters of rank 1 on every target) -> settings that match the method to
     # the budget, for studies; None for methods with no budget to match (full, partial). The first
     # setting carries the budget; any further ones are defaults a study file may override.
     budget_settings: Callable[[int, int], dict] | None = None
+
+    def prepare(self, model: nn.Module, ctx: MethodContext) -> PreparedModel:
+        module, function = self.prepare_function.split(":")
+        return getattr(importlib.import_module(module), function)(model, ctx)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from balora.config import setting
 from balora.errors import ConfigError
 from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.modeling import embedding_modules, transformer_layers
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass
@@ -31,6 +32,8 @@ def prepare_full(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 
 
 def prepare_partial(model: nn.Module, ctx: MethodContext) -> PreparedModel:
+    from balora.modeling import embedding_modules, transformer_layers
+
     frozen = ctx.option(PartialOptions).freeze_layers
     layers_name, layers = transformer_layers(model)
     if frozen > len(layers):
@@ -43,6 +46,6 @@ def prepare_partial(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     return PreparedModel(model, summary={"frozen_layers": frozen, "num_layers": len(layers)})
 
 
-FULL = Method("full", "Fine-tune every weight.", (), prepare_full)
+FULL = Method("full", "Fine-tune every weight.", (), "balora.methods.finetune:prepare_full")
 PARTIAL = Method("partial", "Fine-tune all but the embeddings and the first --freeze_layers layers.",
-                 (PartialOptions,), prepare_partial)
+                 (PartialOptions,), "balora.methods.finetune:prepare_partial")

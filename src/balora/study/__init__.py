@@ -55,10 +55,13 @@ def run_study_command(path: str, options: StudyOptions, retry_failed: bool) -> N
     except KeyboardInterrupt:
         print("interrupted: finished experiments are kept; run the same command again to resume", file=sys.stderr)
         raise SystemExit(130) from None
-    failed = [o for o in outcomes if o.status != "completed"]
+    failed = [o for o in outcomes if o.status in ("failed", "skipped")]
+    busy = sum(o.status == "busy" for o in outcomes)
     ran = sum(o.ran_now and o.status == "completed" for o in outcomes)
     print(f"Study {plan.study.name}: {ran} run now, {sum(not o.ran_now and o.status == 'completed' for o in outcomes)} "
-          f"already finished, {len(failed)} failed or skipped; status in {plan.results_dir}/study.json")
+          f"already finished, {len(failed)} failed or skipped"
+          + (f", {busy} left to another process running this study" if busy else "")
+          + f"; status in {plan.results_dir}/study.json")
     if failed:
         raise TrainingFailure(f"{len(failed)} experiment(s) did not finish: "
                               + "; ".join(f"{o.name}: {o.error}" for o in failed[:3]))

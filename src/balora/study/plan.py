@@ -20,6 +20,7 @@ from balora.errors import ConfigError, UserError
 from balora.methods import METHODS, all_option_classes, build_options
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
+from balora.study.values import typed_setting
 
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 METHOD_FIELDS = {f.name for cls in all_option_classes() for f in dataclasses.fields(cls)}
@@ -156,6 +157,7 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
         _check_settings(doc, phase_keys + ("settings",), phase["settings"])
         datasets = options.datasets or phase.get("datasets") or study.datasets
         seeds = tuple(options.seeds or phase.get("seeds") or study.seeds)
+        _check_seeds(doc, phase_keys + ("seeds",) if "seeds" in phase else ("seeds",), seeds)
         budgets = phase.get("budgets") or [None]
         shots = [options.overrides["train_samples"]] if "train_samples" in options.overrides else (
             phase.get("train_samples") or [None])
@@ -195,7 +197,7 @@ def _variants(doc, entry_keys: tuple, entry: dict) -> list[Variant]:
 
     sweep_keys = entry_keys + ("sweep",)
     return expand_sweep(entry.get("sweep"), lambda keys, message: doc.error(sweep_keys + keys, message),
-                        known_setting)
+                        known_setting, typed_setting)
 
 
 def _default_of(name: str):
@@ -212,13 +214,13 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     entry_keys = ("phases", phase_name, "methods", label)
     if not re.fullmatch(r"[A-Za-z0-9_.+=]+", str(label)):
         raise doc.error(entry_keys, f"method label {label!r} may only hold letters, digits and _ . + =")
-    _check_settings(doc, entry_keys, {k: v for k, v in entry.items() if k not in METHOD_KEYS})
+    own = {k: v for k, v in entry.items() if k not in METHOD_KEYS}
+    _check_settings(doc, entry_keys, own)
     method = entry.get("peft_method", label)
     if method not in METHODS:
         raise doc.error(entry_keys + ("peft_method",) if "peft_method" in entry else entry_keys,
                         f"unknown method {method!r} (set peft_method; valid: {', '.join(METHODS)})")
     phase = study.phases[phase_name]
-    own = {k: v for k, v in entry.items() if k not in METHOD_KEYS}
     read = {f.name for cls in METHODS[method].option_classes for f in dataclasses.fields(cls)}
     for name in own:
         if name in METHOD_FIELDS and name not in read:
@@ -247,8 +249,7 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     grid = entry.get("learning_rates") or study.learning_rates.get(method) or [
         settings.get("learning_rate", TrainConfig.__dataclass_fields__["learning_rate"].default)]
     if "learning_rate" in swept:  # a swept rate is a configuration of its own, not a grid to select from
-        grid = [swept["learning_rate"]]
-    grid = [float(lr) for lr in (grid if isinstance(grid, list) else [grid])]
+        grid = [float(swept["learning_rate"])]
     settings.pop("learning_rate", None)
     _validate(doc, study, phase_name, entry_keys, settings, grid)
     key = f"{dataset}-{phase_name}-{label}" + (f"-b{budget}" if budget else "") + (f"-k{shots}" if shots else "")
@@ -265,11 +266,24 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
 
 
 def _check_settings(doc, keys: tuple, settings: dict) -> None:
-    for name in settings:
+    """Names and value types, at the line that holds each; numbers written as text become numbers."""
+    for name in list(settings):
         if name in STUDY_OWNED_SETTINGS:
             raise doc.error(keys + (name,), f"{name!r} is set by the study itself and cannot be given here")
         if name not in TRAIN_FIELDS and name not in METHOD_FIELDS:
             raise doc.error(keys + (name,), f"unknown setting {name!r} (see `balora train --help`)")
+        try:
+            settings[name] = typed_setting(name, settings[name])
+        except ValueError as err:
+            raise doc.error(keys + (name,), str(err)) from None
+
+
+def _check_seeds(doc, keys: tuple, seeds: tuple) -> None:
+    for seed in seeds:
+        try:
+            TrainConfig(experiment_name="study-check", seed=seed)
+        except ConfigError as err:
+            raise doc.error(keys, str(err).replace("--seed", "seeds")) from None
 
 
 def _check_selection(doc, chosen, known, what: str) -> None:

@@ -2,10 +2,14 @@
 
 Finished experiments are read back instead of rerun, interrupted ones resume from their last
 checkpoint, and a failure is recorded in ``study.json`` while the rest of the study goes on.
+Each experiment is run under its lock, so two study processes on one results folder share the
+work: one skips what the other is running, and whichever finishes a group's learning-rate
+search last runs its remaining seeds.
 """
 
 from __future__ import annotations
 
+import fcntl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +17,9 @@ from pathlib import Path
 from balora.config import TrainConfig
 from balora.console import Console
 from balora.errors import TrainingFailure, UserError
+from balora.experiment_lock import ExperimentBusy, ExperimentLock
 from balora.methods import build_options
-from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json
+from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json, read_results_file
 from balora.study.plan import Group, StudyPlan, select_learning_rate, split_settings
 
 
@@ -23,7 +28,7 @@ class Outcome:
     """What one experiment of the study came to."""
 
     name: str
-    status: str  # completed | failed | skipped (failed earlier; rerun with --retry_failed)
+    status: str  # completed | failed | skipped (failed earlier; rerun with --retry_failed) | busy (another process)
     results: dict | None = None
     error: str | None = None
     ran_now: bool = False
@@ -38,15 +43,32 @@ class StudyState:
     experiments: dict[str, dict] = field(default_factory=dict)
     groups: dict[str, dict] = field(default_factory=dict)
 
+    changed: set[tuple[str, str]] = field(default_factory=set)  # (section, key) this process wrote
+
     @classmethod
     def load(cls, path: Path, study_file: str) -> StudyState:
         """The state of earlier runs of the study, so that a partial rerun (--methods ...) keeps the rest."""
         saved = read_json(path) if path.exists() else {}
         return cls(path, study_file, saved.get("experiments", {}), saved.get("groups", {}))
 
+    def record(self, section: str, key: str, entry: dict) -> None:
+        getattr(self, section)[key] = entry
+        self.changed.add((section, key))
+        self.save()
+
     def save(self) -> None:
-        atomic_write_json(self.path, {"study_file": self.study_file, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                      "groups": self.groups, "experiments": self.experiments})
+        """Merge this process's entries into the file as it is now: another study process on the
+        same results folder writes its own entries, and neither may drop the other's."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(".study.json.lock"), "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            on_disk = read_json(self.path) if self.path.exists() else {}
+            merged = {"experiments": on_disk.get("experiments", {}), "groups": on_disk.get("groups", {})}
+            for section, key in self.changed:
+                merged[section][key] = getattr(self, section)[key]
+            self.experiments, self.groups = merged["experiments"], merged["groups"]
+            atomic_write_json(self.path, {"study_file": self.study_file,
+                                          "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **merged})
 
 
 def validation_score(results: dict | None) -> float | None:
@@ -68,21 +90,36 @@ def check_same_settings(name: str, saved: dict, wanted: dict) -> None:
 
 
 def run_experiment(plan: StudyPlan, group: Group, learning_rate: float, seed: int, retry_failed: bool) -> Outcome:
+    name = group.experiment_name(learning_rate, seed)
+    lock = ExperimentLock(plan.results_dir, name)
+    try:
+        lock.acquire()
+    except ExperimentBusy as err:
+        return Outcome(name, "busy", error=str(err))
+    except UserError as err:
+        return Outcome(name, "failed", error=str(err), ran_now=True)
+    try:
+        return _run_locked(plan, group, name, learning_rate, seed, retry_failed)
+    finally:
+        lock.release()
+
+
+def _run_locked(plan: StudyPlan, group: Group, name: str, learning_rate: float, seed: int,
+                retry_failed: bool) -> Outcome:
     from balora.train import resolved_settings, train
 
-    name = group.experiment_name(learning_rate, seed)
     train_kwargs, method_kwargs = split_settings(group.settings)
     experiment = ExperimentDir(plan.results_dir, name)
     status = experiment.status()
     try:
         config = TrainConfig(experiment_name=name, results_dir=plan.results_dir, learning_rate=learning_rate,
-                             seed=seed, resume=status == "running", overwrite=status == "failed" and retry_failed,
-                             **train_kwargs)
+                             seed=seed, resume=status in ("running", "interrupted"),
+                             overwrite=status == "failed" and retry_failed, **train_kwargs)
         options = build_options(**method_kwargs)
         if status is not None and experiment.file("config.json").exists():
             check_same_settings(name, read_json(experiment.file("config.json")), resolved_settings(config, options))
         if status == "completed":
-            return Outcome(name, "completed", read_json(experiment.file("results_final.json")))
+            return Outcome(name, "completed", read_results_file(experiment.file("results_final.json")))
         if status == "failed" and not retry_failed:
             error = read_json(experiment.file("status.json")).get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
@@ -97,44 +134,51 @@ def run_experiment(plan: StudyPlan, group: Group, learning_rate: float, seed: in
 def run_study(plan: StudyPlan, retry_failed: bool = False, print_line=print) -> list[Outcome]:
     state = StudyState.load(Path(plan.results_dir) / "study.json", plan.study.source.path)
     total = plan.experiment_count
-    outcomes: list[Outcome] = []
+    outcomes: dict[str, Outcome] = {}  # by experiment name: a busy one looked at again keeps its last word
 
     def run(group: Group, learning_rate: float, seed: int) -> Outcome:
         name = group.experiment_name(learning_rate, seed)
-        print_line(f"[{len(outcomes) + 1}/{total}] {name} ...")
+        print_line(f"[{len(outcomes) + (name not in outcomes)}/{total}] {name} ...")
         started = time.perf_counter()
         entry = {"group": group.key, "learning_rate": learning_rate, "seed": seed}
         try:
             outcome = run_experiment(plan, group, learning_rate, seed, retry_failed)
         except KeyboardInterrupt:
-            state.experiments[name] = {**entry, "status": "interrupted"}
-            state.save()
+            state.record("experiments", name, {**entry, "status": "interrupted"})
             raise
-        outcomes.append(outcome)
-        state.experiments[name] = {**entry, "status": outcome.status, **({"error": outcome.error} if outcome.error else {})}
-        state.save()
+        outcomes[name] = outcome
+        if outcome.status != "busy":  # the process running it keeps its entry
+            state.record("experiments", name, {**entry, "status": outcome.status,
+                                               **({"error": outcome.error} if outcome.error else {})})
         print_line(f"    {_describe(outcome, time.perf_counter() - started)}")
         return outcome
 
     for group in plan.groups:
         first = {(lr, seed): run(group, lr, seed) for lr, seed in group.first_runs()}
+        # What another process was running may have finished while this one ran the rest.
+        first.update({key: run(group, *key) for key, outcome in first.items() if outcome.status == "busy"})
         if not group.selects_learning_rate:
+            continue
+        if any(outcome.status == "busy" for outcome in first.values()):
+            print_line(f"    {group.key}: another process is still searching its learning rate; it runs the "
+                       "other seeds when done")
             continue
         scores = {lr: validation_score(first[(lr, group.seeds[0])].results) for lr in group.learning_rates}
         selected = select_learning_rate(scores)
-        state.groups[group.key] = {"validation_by_learning_rate": {f"{lr:g}": s for lr, s in scores.items()},
-                                   "selected_learning_rate": selected}
-        state.save()
+        state.record("groups", group.key, {"validation_by_learning_rate": {f"{lr:g}": s for lr, s in scores.items()},
+                                           "selected_learning_rate": selected})
         if selected is None:
             print_line(f"    {group.key}: every learning rate failed; its other seeds are not run")
             continue
         print_line(f"    {group.key}: learning rate {selected:g} selected on validation")
         for lr, seed in group.remaining_runs(selected):
             run(group, lr, seed)
-    return outcomes
+    return list(outcomes.values())
 
 
 def _describe(outcome: Outcome, seconds: float) -> str:
+    if outcome.status == "busy":
+        return f"left to another process: {outcome.error}"
     if outcome.status != "completed":
         return f"{outcome.status}: {outcome.error}"
     results = outcome.results

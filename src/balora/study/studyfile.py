@@ -158,7 +158,11 @@ def parse_study(path: str | Path) -> StudyFile:
             raise doc.error(keys, f"phase {phase_name!r} needs 'methods' ({PHASE_KEYS['methods']})")
         methods = _check_keys(doc, keys + ("methods",), phase["methods"], f"methods of {phase_name!r}")
         for label, entry in methods.items():
-            phase["methods"][label] = _check_keys(doc, keys + ("methods", label), entry, f"method {label!r}")
+            entry_keys = keys + ("methods", label)
+            entry = phase["methods"][label] = _check_keys(doc, entry_keys, entry, f"method {label!r}")
+            if "learning_rates" in entry:
+                entry["learning_rates"] = _list_of(doc, entry_keys + ("learning_rates",), entry["learning_rates"],
+                                                   float, "a learning-rate grid")
         for list_key, kind in (("seeds", int), ("train_samples", int), ("datasets", str)):
             if list_key in phase:
                 phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)

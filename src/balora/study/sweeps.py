@@ -94,11 +94,12 @@ def is_categorical(values: list) -> bool:
     return not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def expand_sweep(sweep: Any, error, known_setting) -> list[Variant]:
+def expand_sweep(sweep: Any, error, known_setting, typed=lambda name, value: value) -> list[Variant]:
     """The combinations of an entry's ``sweep:`` (one empty Variant without a sweep).
 
     ``error(keys, message)`` builds the line-numbered error for a key path under the sweep;
-    ``known_setting(name)`` returns a message when ``name`` cannot be swept, else None.
+    ``known_setting(name)`` returns a message when ``name`` cannot be swept, else None;
+    ``typed(name, value)`` the value as its setting's type, or ValueError saying what it takes.
     """
     if sweep is None:
         return [Variant()]
@@ -109,12 +110,12 @@ def expand_sweep(sweep: Any, error, known_setting) -> list[Variant]:
         problem = known_setting(name)
         if problem:
             raise error((name,), problem)
-        values = _axis_values(name, spec, sweep, error)
+        values = _axis_values(name, spec, sweep, error, typed)
         axes.append([(name, value) for value in values])
     return [Variant(dict(combination)) for combination in itertools.product(*axes)]
 
 
-def _axis_values(name: str, spec: Any, sweep: dict, error) -> list:
+def _axis_values(name: str, spec: Any, sweep: dict, error, typed) -> list:
     if isinstance(spec, dict):
         if set(spec) != RELATIVE_KEYS:
             raise error((name,), f"a relative sweep is {{times: <setting>, values: [numbers]}} (got keys "
@@ -129,9 +130,12 @@ def _axis_values(name: str, spec: Any, sweep: dict, error) -> list:
             if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor):
                 raise error((name, "values", i), f"the factors of {name} must be numbers (got {factor!r})")
         return [Relative(reference, float(f)) for f in factors]
-    values = _list(name, spec, (), error)
-    if name == "learning_rate":
-        values = [_number(v) for v in values]
+    values = []
+    for i, value in enumerate(_list(name, spec, (), error)):
+        try:
+            values.append(typed(name, value))
+        except ValueError as err:
+            raise error((name, i), str(err)) from None
     texts = [name_text(v) for v in values]
     repeated = sorted({t for t in texts if texts.count(t) > 1})
     if repeated:
@@ -144,11 +148,3 @@ def _list(name: str, spec: Any, keys: tuple, error) -> list:
         raise error((name, *keys), f"sweep {name} needs a non-empty list of values (got {spec!r})")
     return spec
 
-
-def _number(value):
-    if isinstance(value, str):  # YAML reads 2e-3 (no dot) as a string
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+import time
+from pathlib import Path
 
 import torch
 from transformers import TrainerCallback
@@ -25,6 +28,7 @@ class LossWatch(TrainerCallback):
 
     def __init__(self, method: str):
         self.method = method
+        self.clipping = True  # whether gradients are clipped (--max_grad_norm > 0): shapes the advice
         self.state = None
         self.handle = None
         self.loss_sum = 0.0
@@ -32,6 +36,7 @@ class LossWatch(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self.state = state
+        self.clipping = bool(args.max_grad_norm)
         if self.handle is None and model is not None:
             self.handle = model.register_forward_hook(self._check)
 
@@ -58,10 +63,10 @@ class LossWatch(TrainerCallback):
         if not math.isfinite(value):
             step = self.state.global_step + 1 if self.state else "?"
             epoch = f"{self.state.epoch:.2f}" if self.state and self.state.epoch is not None else "?"
-            raise NonFiniteLoss(
-                f"non-finite training loss ({value}) at step {step} (epoch {epoch}) with method {self.method}; "
-                "try a lower --learning_rate, more --warmup_ratio or --max_grad_norm 1.0"
-            )
+            advice = ("a lower --learning_rate or a larger --warmup_ratio" if self.clipping
+                      else "--max_grad_norm 1.0 (clipping is off), a lower --learning_rate or a larger --warmup_ratio")
+            raise NonFiniteLoss(f"non-finite training loss ({value}) at step {step} (epoch {epoch}) with method "
+                                f"{self.method}; try {advice}")
         self.loss_sum += value
         self.loss_count += 1
 
@@ -108,6 +113,30 @@ class EvaluateAtLastStep(TrainerCallback):
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step >= state.max_steps:
             control.should_evaluate = control.should_save = True
+
+
+class TrainingClock(TrainerCallback):
+    """Seconds spent training, across interruptions: each checkpoint records the total so far,
+    and a resumed run starts its clock from the checkpoint it resumes."""
+
+    FILE = "balora_training_seconds.json"
+
+    def __init__(self, resume_checkpoint: str | None = None):
+        self.earlier = 0.0
+        if resume_checkpoint and (Path(resume_checkpoint) / self.FILE).exists():
+            self.earlier = json.loads((Path(resume_checkpoint) / self.FILE).read_text())["seconds"]
+        self.started = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
+
+    def seconds(self) -> float:
+        return self.earlier + (time.perf_counter() - self.started if self.started is not None else 0.0)
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and checkpoint.is_dir():
+            (checkpoint / self.FILE).write_text(json.dumps({"seconds": self.seconds()}))
 
 
 class QuietProgress(ProgressCallback):

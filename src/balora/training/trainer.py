@@ -7,6 +7,7 @@ reads the process group from the environment.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import torch
@@ -70,7 +71,9 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         dataloader_pin_memory=torch.cuda.is_available(),
         report_to=[] if config.report_to == "none" else [config.report_to],
         run_name=config.experiment_name,  # how the run is named in TensorBoard / MLflow
-        disable_tqdm=False,
+        # Progress bars only on a terminal: in a log file (CI, tee, a study's log) their carriage
+        # returns run into the report lines.
+        disable_tqdm=not sys.stderr.isatty(),
         save_only_model=False,  # optimizer and scheduler state are needed to --resume
     )
 

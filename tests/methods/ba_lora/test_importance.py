@@ -59,3 +59,9 @@ def test_importance_measures(measure):
     expected = {"sensitivity": (weight * grad).abs().mean(), "grad_norm": grad.norm(),
                 "nuclear": torch.linalg.svdvals(grad).sum()}[measure]
     assert scores[name] == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_flag_accepts_exactly_the_measures_the_pass_implements():
+    from balora.methods.ba_lora import config, importance
+
+    assert set(config.IMPORTANCE_MEASURES) == set(importance.IMPORTANCE_MEASURES)

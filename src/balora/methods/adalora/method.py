@@ -17,8 +17,8 @@ from balora.methods.adalora.schedule import (
     optimizer_steps,
     target_rank_for_budget,
 )
-from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.budget import BudgetOptions, spend_param_budget_from_wider_start
+from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary
 
@@ -67,12 +67,3 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
                          counts_after_training=counts_after_training,
                          planned_counts=lambda held: held.with_adapter(final, held.adapter))
-
-
-ADALORA = Method(
-    "adalora",
-    "PEFT AdaLoRA: starts at init_r and prunes to a rank budget during training.",
-    (LoraOptions, BudgetOptions, AdaLoraOptions),
-    prepare_adalora,
-    budget_settings=spend_param_budget_from_wider_start,
-)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from balora.config import require_positive, setting
 from balora.errors import ConfigError
-from balora.methods.ba_lora.importance import IMPORTANCE_MEASURES
-
+# The measures of balora.methods.ba_lora.importance, named here so that flags parse without torch.
+IMPORTANCE_MEASURES = ("sensitivity", "grad_norm", "nuclear")
 WARMSTART_BASES = ("random", "gradient")
 
 

@@ -18,8 +18,8 @@ from balora.allocation import allocate_ranks, check_budget, check_budget_adapts_
 from balora.methods.ba_lora.config import BaLoraOptions
 from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
-from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.budget import BudgetOptions, spend_param_budget_around_its_rank
+from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
@@ -136,12 +136,3 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         summary={"budget": budget, "allocated": lora_parameter_count(shapes, active),
                  **target_summary(shapes, ranks), "warm_start": warm_start_summary},
     )
-
-
-BA_LORA = Method(
-    "ba_lora",
-    "Budget-aware LoRA: gradient importance, exact-budget rank allocation, warm start, then LoRA.",
-    (LoraOptions, BudgetOptions, BaLoraOptions),
-    prepare_ba_lora,
-    budget_settings=spend_param_budget_around_its_rank,
-)

@@ -1,0 +1,14 @@
+"""LoRA with a layer-wise rank schedule."""
+
+from balora.methods.base import Method
+from balora.methods.budget import BudgetOptions, spend_param_budget
+from balora.methods.layerwise.config import RankScheduleOptions
+from balora.methods.lora.config import LoraOptions
+
+LAYERWISE = Method(
+    "layerwise",
+    "LoRA with a layer-wise rank schedule (linear decay, attention-heavy, empirical, custom).",
+    (LoraOptions, BudgetOptions, RankScheduleOptions),
+    "balora.methods.layerwise.method:prepare_layerwise",
+    budget_settings=spend_param_budget,
+)

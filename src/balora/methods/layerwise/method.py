@@ -5,8 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 from balora.counting import lora_parameter_count
-from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.budget import BudgetOptions, spend_param_budget
+from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.budget import BudgetOptions
 from balora.methods.layerwise.config import RankScheduleOptions
 from balora.methods.layerwise.schedules import (
     attention_heavy_ranks,
@@ -55,12 +55,3 @@ def prepare_layerwise(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     return PreparedModel(peft_model, summary={
         "rank_strategy": strategy, "scheduled_parameters": scheduled_cost, "budget": budget,
         "allocated": allocated, **target_summary(shapes, ranks)})
-
-
-LAYERWISE = Method(
-    "layerwise",
-    "LoRA with a layer-wise rank schedule (linear decay, attention-heavy, empirical, custom).",
-    (LoraOptions, BudgetOptions, RankScheduleOptions),
-    prepare_layerwise,
-    budget_settings=spend_param_budget,
-)

@@ -1,0 +1,8 @@
+"""Fixed-rank LoRA: the same rank on every target module."""
+
+from balora.methods.base import Method
+from balora.methods.budget import uniform_rank_within
+from balora.methods.lora.config import LoraOptions
+
+LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,),
+              "balora.methods.lora.method:prepare_lora", budget_settings=uniform_rank_within)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from balora.methods.budget import uniform_rank_within
-from balora.methods.base import Method, MethodContext, PreparedModel
+from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 
@@ -18,7 +17,3 @@ def prepare_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         use_rslora=options.use_rslora,
     )
     return PreparedModel(peft_model, summary=target_summary(shapes, dict.fromkeys(shapes, options.lora_r)))
-
-
-LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions,), prepare_lora,
-              budget_settings=uniform_rank_within)

@@ -1,0 +1,14 @@
+"""LoRA whose rank grows when the validation loss plateaus."""
+
+from balora.methods.base import Method
+from balora.methods.budget import growth_cap_within
+from balora.methods.lora.config import LoraOptions
+from balora.methods.plateau.config import PlateauOptions
+
+PLATEAU_LORA = Method(
+    "plateau_lora",
+    "LoRA starting at a small rank that grows when the validation loss stops improving.",
+    (LoraOptions, PlateauOptions),
+    "balora.methods.plateau.method:prepare_plateau_lora",
+    budget_settings=growth_cap_within,
+)

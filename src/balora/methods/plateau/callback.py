@@ -34,8 +34,8 @@ def validation_loss(model, dataset, collator, batch_size: int) -> float:
 
 
 class PlateauGrowth(TrainerCallback):
-    """Every ``check_steps`` optimizer steps (--eval_steps): measure the validation loss; after ``patience`` checks
-    without a new best, add ``rank_step`` ranks to every module (up to ``max_rank``).
+    """Every ``check_steps`` optimizer steps (--eval_steps): measure the validation loss; after
+    ``patience`` checks without a new best, add ``rank_step`` ranks to every module (up to ``max_rank``).
 
     It runs at the end of a step, after the optimizer step and the zeroing of gradients, so the
     grown parameters have no stale gradient and the optimizer sees them at its next step.

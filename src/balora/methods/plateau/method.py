@@ -10,8 +10,7 @@ from torch import nn
 
 from balora.counting import count_parameters, lora_parameter_count
 from balora.errors import UserError
-from balora.methods.budget import growth_cap_within
-from balora.methods.base import Method, MethodContext, PreparedModel
+from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 from balora.methods.plateau.callback import STATE_FILE, PlateauGrowth
@@ -52,17 +51,8 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         summary.update(final_rank=final_rank, rank_pattern=dict.fromkeys(shapes, final_rank))
         return now.with_adapter(now.adapter, max(state["peak_adapter"], now.adapter))
 
-    callback = PlateauGrowth(options, check_steps, state, ctx.validation_dataset, ctx.collator, ctx.head_modules, ctx.record,
-                             ctx.say, ctx.config.seed)
+    callback = PlateauGrowth(options, check_steps, state, ctx.validation_dataset, ctx.collator, ctx.head_modules,
+                             ctx.record, ctx.say, ctx.config.seed)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
                          counts_after_training=counts_after_training,
                          planned_counts=lambda held: held.with_adapter(held.adapter, most))
-
-
-PLATEAU_LORA = Method(
-    "plateau_lora",
-    "LoRA starting at a small rank that grows when the validation loss stops improving.",
-    (LoraOptions, PlateauOptions),
-    prepare_plateau_lora,
-    budget_settings=growth_cap_within,
-)

@@ -1,0 +1,49 @@
+"""Experiment files: written atomically, readable by colleagues, statuses that say what happened."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from balora.errors import UserError
+from balora.results import ExperimentDir, atomic_write_json
+from helpers import run_train
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_atomic_writes_respect_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        atomic_write_json(tmp_path / "x.json", {"a": 1})
+        with open(tmp_path / "plain.txt", "w"):
+            pass
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "x.json") == mode(tmp_path / "plain.txt") == 0o666 & ~umask
+
+
+def test_every_file_of_a_finished_experiment_is_readable_by_others(tmp_path, tiny_data_dir, tiny_model_dir):
+    old = os.umask(0o022)
+    try:
+        run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1)
+    finally:
+        os.umask(old)
+    for name in ("config.json", "status.json", "results_final.json", "metrics.jsonl", "test_predictions.csv"):
+        assert mode(tmp_path / "tiny" / name) == 0o644, name
+
+
+def test_a_failed_experiment_is_not_resumed(tmp_path):
+    experiment = ExperimentDir(tmp_path, "exp")
+    experiment.start("new", {})
+    experiment.set_status("failed", error="non-finite training loss (nan) at step 3")
+    with pytest.raises(UserError, match=r"failed \(non-finite training loss \(nan\) at step 3\); pass --overwrite"):
+        experiment.check_can_start(overwrite=False, resume=True, config={})
+    assert experiment.check_can_start(overwrite=True, resume=False, config={}) == "overwrite"
+    assert json.loads((tmp_path / "exp" / "status.json").read_text())["status"] == "failed"
