@@ -130,19 +130,23 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
 
 
 def compare(experiment_names: list[str] | None = None, study: str | None = None, output_dir: str = "analysis",
-            results_dir: str | None = None) -> None:
+            results_dir: str | None = None, seeds: list[int] | None = None,
+            train_samples: int | None = None) -> None:
     """Comparison tables and figures from finished experiments.
 
     Writes comparison_table.csv and comparison_table.md (per method and dataset: adapter
     parameters, test accuracy / macro F1 / MCC as mean ± std over seeds, n, wall time, and the
     difference to LoRA at the same budget with a paired t-test over seeds), performance_plot.png,
-    rank_allocation_heatmap.png, training_curves.png and confusion_matrices.png.
+    rank_allocation_heatmap.png, training_curves.png and confusion_matrices.png; for a study's
+    sweeps, sweep_<dataset>_<phase>_<label>.png (validation metric vs step per swept value).
 
     Args:
         experiment_names: Experiments to compare (runs differing only by seed are pooled).
         study: Compare a study's experiments instead, at each method's selected learning rate.
         output_dir: Folder for the tables and figures.
         results_dir: Folder holding the experiments (default: results, or the study's).
+        seeds: With --study: the seeds it ran with (as given to `balora study --seeds`).
+        train_samples: With --study: the examples per class it ran with (as given to `balora study`).
     """
     from balora.analysis.collect import groups_from_names, groups_from_study
     from balora.analysis.compare import compare as write_comparison
@@ -154,7 +158,10 @@ def compare(experiment_names: list[str] | None = None, study: str | None = None,
         from balora.study import plan_from_file
         from balora.study.plan import StudyOptions
 
-        groups, missing = groups_from_study(plan_from_file(study, StudyOptions(results_dir=results_dir), count=False))
+        # A reduced run's names hold its seeds and k: the same overrides find its experiments.
+        overrides = {"train_samples": train_samples} if train_samples is not None else {}
+        options = StudyOptions(results_dir=results_dir, seeds=seeds, overrides=overrides)
+        groups, missing = groups_from_study(plan_from_file(study, options, count=False))
         if missing:
             print(f"not finished, left out: {len(missing)} ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})")
     else:

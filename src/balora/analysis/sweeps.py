@@ -95,7 +95,7 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
         peaks[family.value_label(group)] = [scale * p for p in peak_values(group, metric)]
         peak = max(scale * curve["mean"]) if not curve.empty else float("nan")
         curve_ax.plot(curve["step"], scale * curve["mean"], marker="o", markersize=3, color=color,
-                      label=f"{family.value_label(group)} (peak {peak:.1f}{unit})")
+                      label=f"{family.value_label(group)}: peak {peak:.1f}{unit}")
         if len(group.runs) > 1:
             curve_ax.fill_between(curve["step"], scale * curve["low"], scale * curve["high"], color=color, alpha=0.15)
     setting = " + ".join(family.settings)
@@ -110,7 +110,8 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
         means = [sum(v) / len(v) if v else float("nan") for v in peaks.values()]
         spread = [(max(v) - min(v)) / 2 if len(v) > 1 else 0.0 for v in peaks.values()]
         positions = range(len(labels))
-        bars = bar_ax.barh(list(positions), means, xerr=spread, color=colors[:len(labels)], capsize=3)
+        bars = bar_ax.barh(list(positions), means, xerr=spread if any(spread) else None, color=colors[:len(labels)],
+                           capsize=3)
         bar_ax.bar_label(bars, labels=[f"{m:.1f}{unit}" for m in means], label_type="center", color="white",
                          fontweight="bold", fontsize=9)
         bar_ax.set_yticks(list(positions), labels, fontsize=8)
@@ -121,8 +122,8 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
         bar_ax.set_title(f"Peak validation {metric_name.split(' (')[0]} by {setting}", fontsize=11)
     where = f"{family.dataset}, phase {family.phase}" if family.phase else family.dataset
     band = ", band: lowest to highest seed" if seeds > 1 else ""
-    fig.suptitle(f"Sweep of {setting} ({where}; {family.groups[0].method}; mean over {seeds} "
-                 f"seed{'s' if seeds > 1 else ''}{band})", fontsize=12)
+    over = f"mean over {seeds} seeds{band}" if seeds > 1 else "1 seed"
+    fig.suptitle(f"Sweep of {setting} ({where}; {family.groups[0].method}; {over})", fontsize=12)
     fig.tight_layout()
     return _save(fig, output)
 
