@@ -36,7 +36,7 @@ def methods(budget: int) -> dict[str, tuple[str, dict]]:
         "layerwise attention_heavy": ("layerwise", {"rank_strategy": "attention_heavy", "param_budget": budget}),
         "layerwise empirical": ("layerwise", {"rank_strategy": "empirical", "param_budget": budget}),
         "plateau_lora 2->8": ("plateau_lora", {"plateau_initial_rank": 2, "plateau_max_rank": 8,
-                                               "eval_steps": 8, "plateau_patience": 2}),
+                                               "plateau_patience": 2}),
     }
 
 

@@ -13,7 +13,7 @@ SETTINGS = {
     "ba_lora": {"param_budget": 1100, "ba_lora_gradient_samples": 16},
     "adalora": {"adalora_init_r": 6, "adalora_target_r": 2},
     "layerwise": {"rank_strategy": "linear_decay", "param_budget": 1100},
-    "plateau_lora": {"eval_steps": 1000},
+    "plateau_lora": {"plateau_max_rank": 6},
 }
 
 
@@ -48,3 +48,23 @@ def test_count_refuses_an_impossible_budget_with_one_line(tiny_model_dir, capsys
                  "--param_budget", "10"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "below the minimum any assignment needs" in err
+
+
+def test_count_shows_the_trainable_cap_and_refuses_above_it(tiny_model_dir, capsys):
+    # LoRA r=8 on query and value of the tiny BERT: 2,048 adapter + 66 head = 2,114 trainable.
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--max_trainable_parameters", "2114"]) == 0
+    out = capsys.readouterr().out
+    assert "2,114 trainable (adapter 2,048 + head 66), within the cap of 2,114" in out
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--max_trainable_parameters", "2113"]) == 2
+    captured = capsys.readouterr()
+    assert "ABOVE the cap of 2,113" in captured.out
+    assert captured.err.count("\n") == 1 and "2,114 trainable (adapter 2,048 + head 66), ABOVE the cap" in captured.err
+
+
+def test_all_linear_targets_every_linear_layer_but_the_head(tiny_model_dir):
+    config = TrainConfig(experiment_name="count", model_name_or_path=tiny_model_dir)
+    counted = count_configuration(config, build_options(lora_target_modules=["all-linear"], lora_r=1), num_labels=2)
+    # Per layer: query, key, value, attention output (32x32: 64 each), intermediate and output (32<->64: 96
+    # each); plus the pooler (32x32). The classifier is the head, trained whole and not adapted.
+    assert counted["parameters"]["adapter"] == 2 * (4 * 64 + 2 * 96) + 64
+    assert counted["parameters"]["head"] == 66

@@ -44,7 +44,7 @@ def test_lora_learns_sst2(tmp_path):
 @pytest.mark.parametrize("method, settings", [
     ("adalora", {"param_budget": 73_728}),
     ("layerwise", {"rank_strategy": "empirical", "param_budget": 73_728}),
-    ("plateau_lora", {"eval_steps": 2, "plateau_patience": 1}),
+    ("plateau_lora", {"plateau_patience": 1}),
 ])
 def test_baselines_run_on_sst2_and_reload_with_plain_peft(tmp_path, method, settings):
     data_dir = shared_data_or_skip("sst2")

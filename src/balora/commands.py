@@ -17,7 +17,7 @@ def train(config: TrainConfig, **method_options) -> None:
 
 
 def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", dataset: str = "sst2",
-          num_labels: int | None = None, **method_options) -> None:
+          num_labels: int | None = None, max_trainable_parameters: int | None = None, **method_options) -> None:
     """Print the parameter counts and rank pattern a configuration would train, without training.
 
     Use it to match budgets before spending compute: the counts are those `balora train` reports
@@ -30,8 +30,9 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
         peft_method: Fine-tuning method (see `balora methods`).
         dataset: The task head is sized for this dataset's classes (see `balora datasets`).
         num_labels: Classes of the task head, overriding --dataset (needed for `csv`).
+        max_trainable_parameters: Show the count against this cap; exit 2 when the configuration exceeds it.
     """
-    from balora.count import count_configuration, print_counts
+    from balora.count import check_trainable_cap, count_configuration, print_counts
     from balora.data import get_dataset_spec
     from balora.errors import UserError
     from balora.modeling import check_model_source
@@ -44,7 +45,9 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
         num_labels = spec.num_labels
     config = TrainConfig(experiment_name="count", dataset=dataset, peft_method=peft_method,
                          model_name_or_path=model_name_or_path)
-    print_counts(count_configuration(config, {type(o): o for o in method_options.values()}, num_labels))
+    report = count_configuration(config, {type(o): o for o in method_options.values()}, num_labels)
+    print_counts(report, max_trainable_parameters)
+    check_trainable_cap(f"{peft_method} on {model_name_or_path}", report["parameters"], max_trainable_parameters)
 
 
 def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset: str = "sst2",
@@ -123,7 +126,8 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
           methods: list[str] | None = None, datasets: list[str] | None = None, seeds: list[int] | None = None,
           results_dir: str | None = None, data_dir: str | None = None, model_name_or_path: str | None = None,
           train_samples: int | None = None, epochs: int | None = None, max_test_samples: int | None = None,
-          report_to: str | None = None) -> None:
+          report_to: str | None = None, eval_steps: int | None = None,
+          max_trainable_parameters: int | None = None) -> None:
     """Run a whole study file: every phase, dataset, budget, method, learning rate and seed.
 
     Experiments run one after another through `balora train`'s code path, named deterministically
@@ -148,13 +152,16 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
         epochs: Epochs for every experiment.
         max_test_samples: Test examples per experiment at most.
         report_to: Tracker every experiment logs to: none, tensorboard or mlflow.
+        eval_steps: Evaluate every N optimizer steps in every experiment (instead of the file's).
+        max_trainable_parameters: Cap on every configuration's trainable parameters (instead of the file's).
     """
     from balora.study import print_plan, run_study_command
     from balora.study.plan import StudyOptions
 
     overrides = {name: value for name, value in (
         ("data_dir", data_dir), ("model_name_or_path", model_name_or_path), ("train_samples", train_samples),
-        ("epochs", epochs), ("max_test_samples", max_test_samples), ("report_to", report_to)) if value is not None}
+        ("epochs", epochs), ("max_test_samples", max_test_samples), ("report_to", report_to),
+        ("eval_steps", eval_steps), ("max_trainable_parameters", max_trainable_parameters)) if value is not None}
     options = StudyOptions(phases=phases, methods=methods, datasets=datasets, seeds=seeds, overrides=overrides,
                            results_dir=results_dir)
     if dry_run:
@@ -164,19 +171,23 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
 
 
 def compare(experiment_names: list[str] | None = None, study: str | None = None, output_dir: str = "analysis",
-            results_dir: str | None = None) -> None:
+            results_dir: str | None = None, seeds: list[int] | None = None,
+            train_samples: int | None = None) -> None:
     """Comparison tables and figures from finished experiments.
 
     Writes comparison_table.csv and comparison_table.md (per method and dataset: adapter
     parameters, test accuracy / macro F1 / MCC as mean ± std over seeds, n, wall time, and the
     difference to LoRA at the same budget with a paired t-test over seeds), performance_plot.png,
-    rank_allocation_heatmap.png, training_curves.png and confusion_matrices.png.
+    rank_allocation_heatmap.png, training_curves.png and confusion_matrices.png; for a study's
+    sweeps, sweep_<dataset>_<phase>_<label>.png (validation metric vs step per swept value).
 
     Args:
         experiment_names: Experiments to compare (runs differing only by seed are pooled).
         study: Compare a study's experiments instead, at each method's selected learning rate.
         output_dir: Folder for the tables and figures.
         results_dir: Folder holding the experiments (default: results, or the study's).
+        seeds: With --study: the seeds it ran with (as given to `balora study --seeds`).
+        train_samples: With --study: the examples per class it ran with (as given to `balora study`).
     """
     from balora.analysis.collect import groups_from_names, groups_from_study
     from balora.analysis.compare import compare as write_comparison
@@ -188,7 +199,10 @@ def compare(experiment_names: list[str] | None = None, study: str | None = None,
         from balora.study import plan_from_file
         from balora.study.plan import StudyOptions
 
-        groups, missing = groups_from_study(plan_from_file(study, StudyOptions(results_dir=results_dir), count=False))
+        # A reduced run's names hold its seeds and k: the same overrides find its experiments.
+        overrides = {"train_samples": train_samples} if train_samples is not None else {}
+        options = StudyOptions(results_dir=results_dir, seeds=seeds, overrides=overrides)
+        groups, missing = groups_from_study(plan_from_file(study, options, count=False))
         if missing:
             print(f"not finished, left out: {len(missing)} ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})")
     else:

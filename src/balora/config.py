@@ -86,6 +86,14 @@ class TrainConfig:
     warmup_ratio: float = setting(0.1, "Fraction of optimizer steps spent warming the learning rate up.")
     max_grad_norm: float = setting(1.0, "Gradient clipping norm (0 disables clipping).")
     gradient_accumulation_steps: int = setting(1, "Micro-batches per optimizer step.")
+    eval_steps: int | None = setting(
+        None, "Evaluate, log and keep the best checkpoint every N optimizer steps instead of every epoch "
+        "(plateau_lora also checks its plateau every N steps; default for it: 50)."
+    )
+    max_trainable_parameters: int | None = setting(
+        None, "Refuse, before training, a configuration whose trainable parameters (adapter at its peak + head) "
+        "exceed this."
+    )
     seed: int = setting(42, "Random seed (model init, k-shot draw, data order).")
     num_workers: int = setting(0, "DataLoader worker processes.")
     results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.")
@@ -108,6 +116,8 @@ class TrainConfig:
             raise ConfigError("seed", f"must be a whole number from 0 to {2**32 - 1} (got {self.seed})")
         require_positive("train_samples", self.train_samples, allow_none=True)
         require_positive("max_test_samples", self.max_test_samples, allow_none=True)
+        require_positive("eval_steps", self.eval_steps, allow_none=True)
+        require_positive("max_trainable_parameters", self.max_trainable_parameters, allow_none=True)
         require_in_range("warmup_ratio", self.warmup_ratio, 0.0, 0.99)
         for name in ("weight_decay", "max_grad_norm", "num_workers"):
             require_non_negative(name, getattr(self, name))

@@ -13,6 +13,7 @@ import torch
 
 from balora.config import TrainConfig
 from balora.counting import count_parameters
+from balora.errors import UserError
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.lora.model import ranks_by_layer
 from balora.memory.accounting import MB, model_bytes
@@ -56,6 +57,24 @@ def _bytes_per_trainable_weight(model) -> int:
     return next((p.element_size() for p in model.parameters() if p.requires_grad), 4)
 
 
+def capped_count(counts: dict[str, int]) -> int:
+    """What --max_trainable_parameters limits: adapter + head, the adapter at the most it holds
+    during training (AdaLoRA's initial ranks, plateau_lora's largest rank)."""
+    return counts["peak_adapter"] + counts["head"]
+
+
+def cap_line(counts: dict[str, int], cap: int) -> str:
+    held = capped_count(counts)
+    verdict = "within" if held <= cap else "ABOVE"
+    return f"{held:,} trainable (adapter {counts['peak_adapter']:,} + head {counts['head']:,}), {verdict} the cap of {cap:,}"
+
+
+def check_trainable_cap(name: str, counts: dict[str, int], cap: int | None) -> None:
+    """One line naming the configuration and its count when it exceeds the cap."""
+    if cap is not None and capped_count(counts) > cap:
+        raise UserError(f"{name}: {cap_line(counts, cap)} (--max_trainable_parameters); nothing was trained")
+
+
 def _copy_sharing_weights(model):
     """A copy whose modules are new but whose weights are the base's: counting changes no weight,
     and cloning 100M+ parameters per configuration would dominate a study's dry run."""
@@ -64,7 +83,7 @@ def _copy_sharing_weights(model):
     return copy.deepcopy(model, memo)
 
 
-def print_counts(report: dict) -> None:
+def print_counts(report: dict, cap: int | None = None) -> None:
     counts = report["parameters"]
     print(f"Method {report['method']} on {report['model_name_or_path']} ({report['num_labels']} classes)")
     if report["rank_pattern"]:
@@ -81,3 +100,5 @@ def print_counts(report: dict) -> None:
         print(f"Base model as loaded: {memory['base_model_bytes'] / MB:>12,.2f} MB ({memory['quantization']})")
         print(f"Adapter as saved:     {memory['adapter_bytes_estimate'] / MB:>12,.2f} MB (trainable weights; "
               "the file adds a small header)")
+    if cap is not None:
+        print(f"Cap:                  {cap:>12,}  ({cap_line(counts, cap)})")

@@ -115,6 +115,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         mode = experiment.check_can_start(config.overwrite, config.resume, settings)
         quantization = options.get(QuantizationOptions)
         inputs = load_inputs(config, spec, console.say, quantization)
+        check_cap(config, options, inputs)
         if is_main_process():
             experiment.start(mode, settings)
             console.attach(experiment.file("training_log.txt"))
@@ -165,10 +166,24 @@ def load_inputs(config: TrainConfig, spec, say, quantization: QuantizationOption
                           config.train_samples, config.seed, config.max_test_samples, config.allow_missing_classes)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
-        f"test {sizes['test']:,}; {spec.num_labels} classes; best epoch by validation {spec.metric}")
+        f"test {sizes['test']:,}; {spec.num_labels} classes; best "
+        f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation {spec.metric}")
     tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
     loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names, quantization)
     return Inputs(data, tokenized, padding_collator(tokenizer), tokenizer, loaded, model_bytes(loaded.model))
+
+
+def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
+    """--max_trainable_parameters, counted on the loaded model before the experiment folder exists."""
+    if config.max_trainable_parameters is None:
+        return
+    import torch
+
+    from balora.count import check_trainable_cap, count_configuration
+
+    with torch.random.fork_rng(devices=[]):  # counting initialises adapters; training's draws stay the same
+        planned = count_configuration(config, options, inputs.data.spec.num_labels, base=inputs.loaded)["parameters"]
+    check_trainable_cap(config.experiment_name, planned, config.max_trainable_parameters)
 
 
 def run_and_record(config: TrainConfig, method, options, settings, inputs: Inputs, experiment: ExperimentDir,
@@ -229,6 +244,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         "headline_metric": spec.metric,
         "metrics": {"validation": val_metrics, "test": test_metrics},
         "best_epoch": best["epoch"],
+        "best_step": best["step"],
         "parameters": counts.as_dict(),
         "data": {"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
                  "label_names": list(spec.label_names)},

@@ -20,7 +20,7 @@ def test_config_starts_with_its_command_and_plans(path):
     plan = plan_study(study, count=False)
     # Every method of every phase, on every dataset the phase names, becomes a group.
     for phase_name, phase in study.phases.items():
-        planned = {(g.dataset, g.label) for g in plan.groups if g.phase == phase_name}
+        planned = {(g.dataset, g.entry_label or g.label) for g in plan.groups if g.phase == phase_name}
         datasets = phase.get("datasets") or study.datasets
         assert planned == {(d, label) for d in datasets for label in phase["methods"]}, phase_name
 
@@ -41,3 +41,21 @@ def test_sst2_protocol_matches_budgets():
         else:
             assert counts["adapter"] == group.budget, group.key
     assert {g.train_samples for g in plan.groups if g.phase == "few_shot"} == {16, 64, 256}
+
+
+def test_ag_news_sweeps_are_the_five_sweeps_under_the_cap():
+    from balora.study.plan import check_trainable_cap
+
+    plan = plan_study(parse_study(next(p for p in CONFIGS if p.name == "ag_news_sweeps.yaml")), StudyOptions())
+    swept = {}
+    for group in plan.groups:
+        swept.setdefault(group.phase, []).append(group.swept_text)
+    assert list(swept) == ["scope", "dropout", "alpha", "rank", "learning_rate"]
+    assert [s["lora_target_modules"] for s in swept["scope"]] == [
+        "query", "key", "value", "query+value", "query+key+value+attention.output.dense", "all-linear"]
+    assert [s["lora_alpha"] for s in swept["alpha"]] == ["11 (r × 0.5)", "22 (r × 1)", "44 (r × 2)"]
+    assert [s["lora_r"] for s in swept["rank"]] == ["4", "8", "16", "22"]
+    assert len(swept["dropout"]) == len(swept["learning_rate"]) == 4
+    check_trainable_cap(plan)  # every configuration fits 1,000,000 trainable parameters
+    value_r22 = next(g for g in plan.groups if g.phase == "dropout")
+    assert value_r22.counts["trainable"] == 6 * 22 * (384 + 384) + 4 * 384 + 4  # MiniLM value r=22 + head

@@ -8,7 +8,7 @@ settings that tell it apart from other groups of the same method.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from balora.errors import UserError
@@ -16,7 +16,7 @@ from balora.results import read_results_file
 
 # Settings that do not make two runs different configurations.
 NOT_CONFIGURATION = {"experiment_name", "seed", "results_dir", "overwrite", "resume", "num_workers", "report_to",
-                     "data_dir", "eval_batch_size"}
+                     "data_dir", "eval_batch_size", "max_trainable_parameters"}
 
 
 @dataclass
@@ -43,6 +43,9 @@ class RunGroup:
     budget: int | None  # what the configuration was matched to (LoRA: its own adapter count)
     runs: list[Run]
     phase: str | None = None
+    entry_label: str | None = None  # a study's swept entry: its label in the study file
+    swept: dict = field(default_factory=dict)  # setting -> value of this combination of the sweep
+    swept_text: dict = field(default_factory=dict)  # setting -> the value as a legend shows it
 
     @property
     def first(self) -> Run:
@@ -115,5 +118,6 @@ def groups_from_study(plan) -> tuple[list[RunGroup], list[str]]:
         if runs:
             groups.append(RunGroup(label=group.label, dataset=group.dataset, method=group.method,
                                    train_samples=group.train_samples, budget=group.budget or budget_of(runs[0]),
-                                   runs=runs, phase=group.phase))
+                                   runs=runs, phase=group.phase, entry_label=group.entry_label,
+                                   swept=group.swept, swept_text=group.swept_text))
     return groups, missing

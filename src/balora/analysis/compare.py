@@ -9,6 +9,7 @@ import numpy as np
 from balora.analysis import plots
 from balora.analysis.collect import RunGroup
 from balora.analysis.ranks import adapter_ranks, rank_grid
+from balora.analysis.sweeps import sweep_figures
 from balora.analysis.table import comparison_table, write_tables
 from balora.errors import UserError
 
@@ -57,6 +58,7 @@ def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[P
         curves.append((f"{group.label}, {group.dataset}" + (f", k={group.train_samples}" if group.train_samples else ""),
                        train, evals, group.first.results["headline_metric"]))
     written.append(plots.training_curves(curves, output_dir / "training_curves.png"))
+    written.extend(sweep_figures(groups, output_dir))
     written.append(plots.confusion_matrices(
         [(_title(g).replace(f", seed {g.first.seed}", f", {len(g.runs)} seeds"), summed_confusion(g),
           g.first.results["data"]["label_names"]) for g in groups], output_dir / "confusion_matrices.png"))

@@ -75,6 +75,18 @@ def _megabytes(value, digits: int) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
 
+def peak_validation(run, metric: str) -> float | None:
+    """The best validation metric of any of the run's evaluations (every epoch, or every --eval_steps)."""
+    import json
+
+    path = run.path / "metrics.jsonl"
+    if not path.exists():
+        return None
+    values = [record[metric] for record in map(json.loads, path.read_text().splitlines())
+              if record.get("type") == "eval" and metric in record]
+    return max(values) if values else None
+
+
 def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
     rows = []
     for group in groups:
@@ -82,7 +94,8 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
         params = group.first.results["parameters"]
         row = {"phase": group.phase, "dataset": group.dataset, "method": group.label, "peft_method": group.method,
                "train_samples": group.train_samples, "budget": group.budget, "adapter_params": params["adapter"],
-               "peak_adapter_params": params.get("peak_adapter", params["adapter"]), "n": len(group.runs),
+               "peak_adapter_params": params.get("peak_adapter", params["adapter"]),
+               "trainable_params": params["trainable"], "n": len(group.runs),
                "seeds": " ".join(str(r.seed) for r in sorted(group.runs, key=lambda r: r.seed)),
                "learning_rate": group.first.config["learning_rate"], "headline_metric": headline}
         for metric in TABLE_METRICS:
@@ -97,6 +110,11 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
             row["delta_vs_lora"], row["delta_p_value"], row["delta_pairs"] = paired_difference(
                 {r.seed: test_metric(r, headline) for r in group.runs},
                 {r.seed: test_metric(r, headline) for r in reference.runs})
+        for name, text in group.swept_text.items():  # a sweep's values, one column per swept setting
+            row[f"swept_{name}"] = text
+        peaks = [peak_validation(r, headline) for r in group.runs]
+        if all(p is not None for p in peaks):
+            row["validation_peak_mean"], row["validation_peak_std"] = mean_and_std(peaks)
         row["experiments"] = ";".join(r.name for r in group.runs)
         row.update(memory_columns(group))
         rows.append(row)
@@ -120,20 +138,32 @@ def _delta(row) -> str:
 
 
 def markdown_table(table: pd.DataFrame) -> str:
-    header = ["method", "dataset", "k-shot", "adapter params", *TABLE_METRICS.values(), "n", "wall s",
+    swept = [c for c in table.columns if c.startswith("swept_")]
+    header = ["method", "dataset", "k-shot", *(c.removeprefix("swept_") for c in swept), "adapter params",
+              *(["trainable params"] if swept else []), *TABLE_METRICS.values(), *(["peak validation"] if swept else []), "n", "wall s",
               "Δ vs LoRA, same budget", "base / adapter MB", "train peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         shots = "full" if row["train_samples"] is None or pd.isna(row["train_samples"]) else str(int(row["train_samples"]))
-        cells = [row["method"], row["dataset"], shots, f"{int(row['adapter_params']):,}",
-                 *(_mean_std(row, m) for m in TABLE_METRICS), str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row),
+        swept_cells = [row[c] if isinstance(row[c], str) else "—" for c in swept]
+        peak = []
+        if swept:
+            scale = 1 if row["headline_metric"] == "matthews_correlation" else 100
+            peak = ["—" if pd.isna(row.get("validation_peak_mean")) else
+                    f"{scale * row['validation_peak_mean']:.{3 if scale == 1 else 1}f}"]
+        trainable = [f"{int(row['trainable_params']):,}"] if swept else []
+        cells = [row["method"], row["dataset"], shots, *swept_cells, f"{int(row['adapter_params']):,}",
+                 *trainable, *(_mean_std(row, m) for m in TABLE_METRICS), *peak,
+                 str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row),
                  f"{_megabytes(row['base_model_mb'], 1)} / {_megabytes(row['adapter_mb'], 2)}",
                  _megabytes(row["peak_training_mb"], 0)]
         lines.append("| " + " | ".join(cells) + " |")
     notes = ("Test split; mean ± sample std over seeds (accuracy and F1 in %). Δ: the headline metric minus "
              "LoRA's at the same budget on the same data, paired by seed (paired t-test). Memory: the base model "
              "as loaded (quantized where quantized), the adapter file as saved, and the peak memory training added "
-             "(mean over seeds; GPU allocator or CPU resident memory, see results_final.json).")
+             "(mean over seeds; GPU allocator or CPU resident memory, see results_final.json)."
+             + (" Peak validation: the best validation headline metric of any evaluation, mean over seeds."
+                if swept else ""))
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 

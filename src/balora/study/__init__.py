@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from balora.errors import TrainingFailure
-from balora.study.plan import StudyOptions, StudyPlan, plan_study
+from balora.study.plan import StudyOptions, StudyPlan, check_trainable_cap, plan_study
 from balora.study.studyfile import parse_study
 
 
@@ -17,24 +17,37 @@ def print_plan(path: str, options: StudyOptions) -> None:
     plan = plan_from_file(path, options)
     print(f"Study {plan.study.name} ({path}): {len(plan.groups)} configurations, {plan.experiment_count} "
           f"experiments, results in {plan.results_dir}")
-    header = f"{'phase':12s} {'dataset':10s} {'method':26s} {'k-shot':>6s} {'budget':>9s} {'adapter':>11s} {'peak':>11s}"
+    from balora.count import capped_count
+
+    capped = any(g.settings.get("max_trainable_parameters") for g in plan.groups)
+    width = max(26, *(len(g.label) for g in plan.groups))
+    phase_width = max(12, *(len(g.phase) for g in plan.groups))
+    header = (f"{'phase':{phase_width}s} {'dataset':10s} {'method':{width}s} {'k-shot':>6s} {'budget':>9s} {'adapter':>11s} "
+              f"{'peak':>11s}" + (f" {'trainable':>11s} {'cap':>11s}" if capped else ""))
     print(header)
     for group in plan.groups:
         counts = group.counts
         budget = f"{group.budget:,}" if group.budget else "-"
-        print(f"{group.phase:12s} {group.dataset:10s} {group.label:26s} {group.train_samples or 'full':>6} "
-              f"{budget:>9} {counts['adapter']:>11,} {counts['peak_adapter']:>11,}")
+        cap = group.settings.get("max_trainable_parameters")
+        against = ""
+        if capped:  # trainable = peak adapter + head, what the cap limits
+            verdict = "-" if cap is None else f"{cap:,}" + (" OVER" if capped_count(counts) > cap else " ok")
+            against = f" {capped_count(counts):>11,} {verdict:>11s}"
+        print(f"{group.phase:{phase_width}s} {group.dataset:10s} {group.label:{width}s} {group.train_samples or 'full':>6} "
+              f"{budget:>9} {counts['adapter']:>11,} {counts['peak_adapter']:>11,}{against}")
         for lr, seed in group.first_runs():
             print(f"    {group.experiment_name(lr, seed)}")
         if group.selects_learning_rate:
             print(f"    {group.key}-lr<selected>-s{{{','.join(str(s) for s in group.seeds[1:])}}}"
                   f"  (after the learning rate is selected on validation)")
+    check_trainable_cap(plan)
 
 
 def run_study_command(path: str, options: StudyOptions, retry_failed: bool) -> None:
     from balora.study.runner import run_study
 
     plan = plan_from_file(path, options)
+    check_trainable_cap(plan)
     print(f"Study {plan.study.name}: {len(plan.groups)} configurations, up to {plan.experiment_count} experiments, "
           f"results in {plan.results_dir}", flush=True)
     try:

@@ -19,6 +19,7 @@ from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
 from balora.methods import METHODS, all_option_classes, build_options
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
+from balora.study.sweeps import Relative, Variant, expand_sweep
 from balora.study.values import typed_setting
 
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -41,6 +42,9 @@ class Group:
     seeds: tuple[int, ...]
     line: int
     counts: dict[str, int] | None = None
+    entry_label: str | None = None  # the study file's label of a swept entry (label: label-<setting>=<value>)
+    swept: dict[str, Any] = field(default_factory=dict)  # setting -> value of this combination of the sweep
+    swept_text: dict[str, str] = field(default_factory=dict)  # setting -> the value as a legend shows it
 
     def experiment_name(self, learning_rate: float, seed: int) -> str:
         return f"{self.key}-lr{learning_rate:g}-s{seed}"
@@ -57,6 +61,20 @@ class Group:
 
     def remaining_runs(self, selected_lr: float) -> list[tuple[float, int]]:
         return [(selected_lr, seed) for seed in self.seeds[1:]] if self.selects_learning_rate else []
+
+
+def check_trainable_cap(plan: StudyPlan) -> None:
+    """Refuse the study, before anything trains, when a configuration exceeds its cap."""
+    from balora.count import cap_line, capped_count
+
+    over = [g for g in plan.groups if g.counts and g.settings.get("max_trainable_parameters") is not None
+            and capped_count(g.counts) > g.settings["max_trainable_parameters"]]
+    if over:
+        first = over[0]
+        more = f" (and {len(over) - 1} more configurations)" if len(over) > 1 else ""
+        raise UserError(f"{plan.study.source.path} line {first.line}: {first.key}: "
+                        f"{cap_line(first.counts, first.settings['max_trainable_parameters'])} "
+                        f"(max_trainable_parameters){more}; nothing was trained")
 
 
 def select_learning_rate(validation: dict[float, float | None]) -> float | None:
@@ -154,9 +172,10 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
                     for label, entry in phase["methods"].items():
                         if options.methods and label not in options.methods:
                             continue
-                        groups.append(_plan_group(doc, study, options, counter, phase_name, dataset,
-                                                  spec.num_labels or 2, label, entry, budget_value, budget_keys,
-                                                  k, seeds, count))
+                        for variant in _variants(doc, phase_keys + ("methods", label), entry):
+                            groups.append(_plan_group(doc, study, options, counter, phase_name, dataset,
+                                                      spec.num_labels or 2, label, entry, budget_value,
+                                                      budget_keys, k, seeds, count, variant))
     if not groups:
         raise UserError(f"{doc.path}: no experiment matches the chosen phases, methods and datasets")
     keys = [g.key for g in groups]
@@ -166,8 +185,32 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
     return StudyPlan(study, options.results_dir or study.results_dir, groups)
 
 
+def _variants(doc, entry_keys: tuple, entry: dict) -> list[Variant]:
+    def known_setting(name):
+        if name in STUDY_OWNED_SETTINGS:
+            return f"{name!r} is set by the study itself and cannot be swept"
+        if name not in TRAIN_FIELDS and name not in METHOD_FIELDS:
+            return f"unknown setting {name!r} (see `balora train --help`)"
+        if name in entry or (name == "learning_rate" and "learning_rates" in entry):
+            return f"{name!r} is both set and swept in this entry; keep one"
+        return None
+
+    sweep_keys = entry_keys + ("sweep",)
+    return expand_sweep(entry.get("sweep"), lambda keys, message: doc.error(sweep_keys + keys, message),
+                        known_setting, typed_setting)
+
+
+def _default_of(name: str):
+    for cls in (TrainConfig, *all_option_classes()):
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if name in fields:
+            return fields[name].default
+    return None
+
+
 def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, label, entry, budget_value,
-                budget_keys, shots, seeds, count) -> Group:
+                budget_keys, shots, seeds, count, variant: Variant | None = None) -> Group:
+    variant = variant or Variant()
     entry_keys = ("phases", phase_name, "methods", label)
     if not re.fullmatch(r"[A-Za-z0-9_.+=]+", str(label)):
         raise doc.error(entry_keys, f"method label {label!r} may only hold letters, digits and _ . + =")
@@ -182,10 +225,14 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     for name in own:
         if name in METHOD_FIELDS and name not in read:
             raise doc.error(entry_keys + (name,), f"{name!r} does not apply to method {method!r}")
+    for name in variant.values:
+        if name in METHOD_FIELDS and name not in read:
+            raise doc.error(entry_keys + ("sweep", name), f"{name!r} does not apply to method {method!r}")
+    fixed = {name: value for name, value in variant.values.items() if not isinstance(value, Relative)}
     # Study-wide method settings (e.g. lora_target_modules) reach only the methods that read them.
     shared = {k: v for k, v in {**study.defaults, **phase["settings"]}.items()
               if k not in METHOD_FIELDS or k in read}
-    settings = {**shared, **own, **options.overrides, "peft_method": method, "dataset": dataset}
+    settings = {**shared, **own, **fixed, **options.overrides, "peft_method": method, "dataset": dataset}
     if shots is not None:
         settings["train_samples"] = shots
     budget = None
@@ -193,8 +240,16 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
         study_wide = {**study.defaults, **phase["settings"], **options.overrides}  # what "LoRA at rank r" means here
         budget = _resolve_budget(doc, budget_keys, budget_value, study_wide, counter, num_labels)
         settings.update(_budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels))
+    try:  # relative values read the finished configuration, budgets' ranks included
+        swept, swept_text = variant.resolve(settings, _default_of)
+    except ValueError as err:
+        raise doc.error(entry_keys + ("sweep",), str(err)) from None
+    settings.update({name: value for name, value in swept.items() if name not in options.overrides})
+    label = variant.label(str(label), swept)
     grid = entry.get("learning_rates") or study.learning_rates.get(method) or [
         settings.get("learning_rate", TrainConfig.__dataclass_fields__["learning_rate"].default)]
+    if "learning_rate" in swept:  # a swept rate is a configuration of its own, not a grid to select from
+        grid = [float(swept["learning_rate"])]
     settings.pop("learning_rate", None)
     _validate(doc, study, phase_name, entry_keys, settings, grid)
     key = f"{dataset}-{phase_name}-{label}" + (f"-b{budget}" if budget else "") + (f"-k{shots}" if shots else "")
@@ -206,7 +261,8 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
             raise doc.error(budget_keys if budget is not None else entry_keys, str(err)) from None
     return Group(key=key, phase=phase_name, dataset=dataset, label=str(label), method=method, budget=budget,
                  train_samples=settings.get("train_samples"), settings=settings, learning_rates=tuple(grid),
-                 seeds=seeds, line=doc.line(*entry_keys), counts=counts)
+                 seeds=seeds, line=doc.line(*entry_keys), counts=counts,
+                 entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text)
 
 
 def _check_settings(doc, keys: tuple, settings: dict) -> None:
@@ -286,7 +342,7 @@ def _where_set(doc, study, phase_name, entry_keys, name) -> tuple:
     method = study.phases[phase_name]["methods"][entry_keys[-1]].get("peft_method", entry_keys[-1])
     if name == "learning_rates" and ("learning_rates", method) in doc.lines:
         return ("learning_rates", method)
-    for keys in (entry_keys, ("phases", phase_name, "settings"), ("defaults",)):
+    for keys in (entry_keys + ("sweep",), entry_keys, ("phases", phase_name, "settings"), ("defaults",)):
         if keys + (name,) in doc.lines:
             return keys + (name,)
     return entry_keys

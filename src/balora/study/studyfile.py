@@ -24,6 +24,7 @@ TOP_LEVEL_KEYS = {
     "defaults": "`balora train` settings applied to every experiment",
     "learning_rates": "learning-rate grid per method (method name -> list)",
     "phases": "phase name -> methods, budgets, train_samples, settings",
+    "max_trainable_parameters": "refuse the study if a configuration trains more (adapter + head)",
 }
 PHASE_KEYS = {
     "methods": "label -> settings of one method (peft_method, learning_rates, any train flag)",
@@ -33,7 +34,7 @@ PHASE_KEYS = {
     "seeds": "seeds of this phase (default: the study's)",
     "datasets": "datasets of this phase (default: the study's)",
 }
-METHOD_KEYS = {"peft_method", "learning_rates"}
+METHOD_KEYS = {"peft_method", "learning_rates", "sweep"}  # sweep: see balora.study.sweeps
 # The study decides these for every experiment; a study file may not set them.
 STUDY_OWNED_SETTINGS = {"experiment_name", "results_dir", "seed", "dataset", "overwrite", "resume"}
 
@@ -138,6 +139,14 @@ def parse_study(path: str | Path) -> StudyFile:
         if required not in top:
             raise doc.error((), f"the study needs a {required!r} key ({TOP_LEVEL_KEYS[required]})")
     name = str(top["name"])
+    defaults = _check_keys(doc, ("defaults",), top.get("defaults"), "defaults")
+    if "max_trainable_parameters" in top:  # a study-wide cap: every experiment's --max_trainable_parameters
+        cap = _list_of(doc, ("max_trainable_parameters",), top["max_trainable_parameters"], int,
+                       "max_trainable_parameters")
+        if len(cap) != 1 or cap[0] < 1 or "max_trainable_parameters" in defaults:
+            raise doc.error(("max_trainable_parameters",), "max_trainable_parameters is one positive whole "
+                            "number, set once (here or in defaults)")
+        defaults = {**defaults, "max_trainable_parameters": cap[0]}
     grids = _check_keys(doc, ("learning_rates",), top.get("learning_rates"), "learning_rates")
     phases = _check_keys(doc, ("phases",), top["phases"], "phases")
     if not phases:
@@ -165,7 +174,7 @@ def parse_study(path: str | Path) -> StudyFile:
         results_dir=str(top.get("results_dir") or Path("results") / name),
         datasets=_list_of(doc, ("datasets",), top.get("datasets", ["sst2"]), str, "datasets"),
         seeds=_list_of(doc, ("seeds",), top.get("seeds", [42]), int, "seeds"),
-        defaults=_check_keys(doc, ("defaults",), top.get("defaults"), "defaults"),
+        defaults=defaults,
         learning_rates={method: _list_of(doc, ("learning_rates", method), grid, float, "a learning-rate grid")
                         for method, grid in grids.items()},
         phases=phases,

@@ -46,10 +46,14 @@ class LossWatch(TrainerCallback):
             self.handle = None
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        self.loss_sum, self.loss_count = 0.0, 0
+        if args.eval_strategy == "epoch":  # a resumed epoch starts a fresh mean; step windows span epochs
+            self.loss_sum, self.loss_count = 0.0, 0
 
-    def epoch_loss(self) -> float | None:
-        return self.loss_sum / self.loss_count if self.loss_count else None
+    def take_mean(self) -> float | None:
+        """Mean training loss since the previous evaluation (or the epoch's start); starts a new window."""
+        mean = self.loss_sum / self.loss_count if self.loss_count else None
+        self.loss_sum, self.loss_count = 0.0, 0
+        return mean
 
     def _check(self, module, inputs, output):
         loss = getattr(output, "loss", None)
@@ -68,7 +72,8 @@ class LossWatch(TrainerCallback):
 
 
 class EpochReport(TrainerCallback):
-    """Prints one line per epoch and records the curve in metrics.jsonl."""
+    """Prints one line per evaluation (every epoch, or every --eval_steps steps) and records the
+    curve in metrics.jsonl."""
 
     def __init__(self, say, record, loss_watch: LossWatch, metric: str):
         self.say, self.record, self.loss_watch, self.metric = say, record, loss_watch, metric
@@ -86,8 +91,7 @@ class EpochReport(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
         if not state.is_world_process_zero or not metrics or state.epoch is None:
             return
-        epoch = round(state.epoch)
-        train_loss = self.loss_watch.epoch_loss()
+        train_loss = self.loss_watch.take_mean()
         self.record({"type": "eval", "split": "validation", "step": state.global_step, "epoch": state.epoch,
                      "train_loss": train_loss, **{k.removeprefix("eval_"): v for k, v in metrics.items()}})
         parts = [f"Loss: {train_loss:.4f}" if train_loss is not None else None,
@@ -95,7 +99,20 @@ class EpochReport(TrainerCallback):
                  f"Accuracy: {100 * metrics['eval_accuracy']:.1f}%"]
         if self.metric != "accuracy":
             parts.append(f"{self.metric.replace('_', ' ').title()}: {metrics[f'eval_{self.metric}']:.4f}")
-        self.say(f"Epoch {epoch}/{round(args.num_train_epochs)}: " + ", ".join(p for p in parts if p))
+        if args.eval_strategy == "steps":
+            where = f"Step {state.global_step}/{state.max_steps} (epoch {state.epoch:.2f})"
+        else:
+            where = f"Epoch {round(state.epoch)}/{round(args.num_train_epochs)}"
+        self.say(f"{where}: " + ", ".join(p for p in parts if p))
+
+
+class EvaluateAtLastStep(TrainerCallback):
+    """With --eval_steps, also evaluate (and save) after the last step: a run whose length is not a
+    multiple of N still ends on a measured point, and one shorter than N is evaluated at all."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step >= state.max_steps:
+            control.should_evaluate = control.should_save = True
 
 
 class TrainingClock(TrainerCallback):

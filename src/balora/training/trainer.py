@@ -17,7 +17,7 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from balora.config import TrainConfig
 from balora.metrics import trainer_metrics
-from balora.training.callbacks import QuietProgress
+from balora.training.callbacks import EvaluateAtLastStep, QuietProgress
 
 
 TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
@@ -53,14 +53,17 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         lr_scheduler_type="linear",
         warmup_steps=config.warmup_ratio,  # a float below 1 is a fraction of all optimizer steps
         max_grad_norm=config.max_grad_norm,
-        eval_strategy="epoch",
-        save_strategy="epoch",
+        # Every N optimizer steps with --eval_steps (best checkpoint among those), else every epoch.
+        eval_strategy="steps" if config.eval_steps else "epoch",
+        save_strategy="steps" if config.eval_steps else "epoch",
+        eval_steps=config.eval_steps,
+        save_steps=config.eval_steps,
         save_total_limit=1,  # with load_best_model_at_end the best checkpoint is kept as well
         load_best_model_at_end=True,
         metric_for_best_model=metric,
         greater_is_better=True,
         logging_strategy="steps",
-        logging_steps=logging_interval(train_size, config),
+        logging_steps=min(logging_interval(train_size, config), config.eval_steps or math.inf),
         logging_nan_inf_filter=False,  # a NaN must show, not be averaged away
         seed=config.seed,
         data_seed=config.seed,
@@ -99,6 +102,8 @@ def build_trainer(model, config: TrainConfig, output_dir: Path, datasets: dict, 
         compute_metrics=trainer_metrics(label_names),
         callbacks=callbacks,
     )
+    if config.eval_steps:
+        trainer.add_callback(EvaluateAtLastStep)
     keep_tensorboard_logs(trainer, output_dir.parent / "tensorboard")
     trainer.remove_callback(PrinterCallback)
     if trainer.pop_callback(ProgressCallback) is not None:

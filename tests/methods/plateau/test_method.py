@@ -5,11 +5,11 @@ import json
 from helpers import interrupt_then_resume, reload_with_plain_peft, run_train
 
 # Checking every 2 steps with patience 1 on a task the tiny model barely moves on: it grows.
-GROWING = {"eval_steps": 2, "plateau_patience": 1, "plateau_initial_rank": 2, "plateau_max_rank": 6}
+GROWING = {"plateau_patience": 1, "plateau_initial_rank": 2, "plateau_max_rank": 6}
 
 
 def test_rank_grows_on_plateau_is_recorded_and_reloads_with_plain_peft(tmp_path, tiny_data_dir, tiny_model_dir):
-    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="plateau_lora", epochs=3,
+    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="plateau_lora", epochs=3, eval_steps=2,
                         method_settings=GROWING)
     growths = [json.loads(line) for line in (tmp_path / "tiny" / "rank_growth.jsonl").read_text().splitlines()]
     assert [(g["old_rank"], g["new_rank"]) for g in growths] == [(2, 4), (4, 6)]
@@ -24,16 +24,16 @@ def test_rank_grows_on_plateau_is_recorded_and_reloads_with_plain_peft(tmp_path,
 
 
 def test_without_a_plateau_the_rank_stays(tmp_path, tiny_data_dir, tiny_model_dir):
-    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="plateau_lora", epochs=1,
-                        method_settings={"eval_steps": 1000})
+    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="plateau_lora", epochs=1, eval_steps=1000)
     assert results["method_summary"]["growths"] == []
     assert results["parameters"]["adapter"] == results["parameters"]["peak_adapter"] == 2 * 4 * 64
 
 
 def test_interrupted_run_resumes_at_the_rank_it_had_reached(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):
     straight = run_train(tmp_path / "straight", tiny_data_dir, tiny_model_dir, peft_method="plateau_lora",
-                         epochs=3, method_settings=GROWING)
+                         epochs=3, eval_steps=2, method_settings=GROWING)
     resumed = interrupt_then_resume(monkeypatch, 1.5, tmp_path / "resumed", tiny_data_dir, tiny_model_dir,
-                                    peft_method="plateau_lora", epochs=3, method_settings=GROWING)
+                                    peft_method="plateau_lora", epochs=3, eval_steps=2,
+                                    method_settings=GROWING)
     assert resumed["method_summary"]["growths"] == straight["method_summary"]["growths"]
     assert resumed["parameters"] == straight["parameters"]

@@ -15,7 +15,8 @@ class LoraOptions:
     lora_alpha: float = setting(16, "LoRA scaling numerator: updates are scaled by lora_alpha / r.")
     lora_dropout: float = setting(0.1, "Dropout on the LoRA branch input.")
     lora_target_modules: list[str] | None = setting(
-        None, "Module names to adapt (default: per architecture, e.g. query value for BERT)."
+        None, "Module names to adapt (default: per architecture, e.g. query value for BERT); "
+        "all-linear: every linear layer except the task head, as in PEFT."
     )
     use_rslora: bool = setting(False, "Rank-stabilised scaling lora_alpha / sqrt(r).")
 

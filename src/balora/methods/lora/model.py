@@ -14,8 +14,22 @@ from balora.methods.lora.config import LoraOptions
 from balora.modeling import detect_target_modules, layer_index
 
 
+ALL_LINEAR = "all-linear"
+
+
+def all_linear_modules(model: nn.Module, head_modules: list[str]) -> list[str]:
+    """PEFT's ``all-linear``: every linear layer (or GPT-2 Conv1D) except those of the task head."""
+    return [name for name, module in model.named_modules()
+            if name and name.split(".")[0] not in head_modules and not list(module.children())
+            and (isinstance(module, nn.Linear) or (type(module).__name__ == "Conv1D" and module.weight.dim() == 2))]
+
+
 def resolve_targets(model: nn.Module, requested: list[str] | None, head_modules: list[str]) -> dict[str, tuple[int, int]]:
     """Full name -> (in, out) of every module to adapt; an empty match is a clear error."""
+    if requested and ALL_LINEAR in requested:
+        if len(requested) > 1:
+            raise UserError(f"--lora_target_modules {ALL_LINEAR} stands alone (got {' '.join(requested)})")
+        requested = all_linear_modules(model, head_modules)
     names = requested or detect_target_modules(model)
     shapes = target_module_shapes(model, names, exclude=head_modules)
     if not shapes:

@@ -34,21 +34,21 @@ def validation_loss(model, dataset, collator, batch_size: int) -> float:
 
 
 class PlateauGrowth(TrainerCallback):
-    """Every ``eval_steps`` optimizer steps: measure the validation loss; after ``patience`` checks
-    without a new best, add ``rank_step`` ranks to every module (up to ``max_rank``).
+    """Every ``check_steps`` optimizer steps (--eval_steps): measure the validation loss; after
+    ``patience`` checks without a new best, add ``rank_step`` ranks to every module (up to ``max_rank``).
 
     It runs at the end of a step, after the optimizer step and the zeroing of gradients, so the
     grown parameters have no stale gradient and the optimizer sees them at its next step.
     """
 
-    def __init__(self, options: PlateauOptions, state: dict, validation, collator, head_modules,
+    def __init__(self, options: PlateauOptions, check_steps: int, state: dict, validation, collator, head_modules,
                  record: Callable[[str, dict], None], say: Callable[[str], None], seed: int):
-        self.options, self.validation, self.collator = options, validation, collator
+        self.options, self.check_steps, self.validation, self.collator = options, check_steps, validation, collator
         self.head_modules, self.record, self.say, self.seed = head_modules, record, say, seed
         self.state = state  # rank, best_loss, checks_without_improvement, peak_adapter, growths
 
     def on_step_end(self, args, state, control, model=None, optimizer=None, **kwargs):
-        if state.global_step % self.options.eval_steps:
+        if state.global_step % self.check_steps:
             return
         loss = validation_loss(model, self.validation, self.collator, args.per_device_eval_batch_size)
         if not math.isfinite(loss):
@@ -81,4 +81,4 @@ class PlateauGrowth(TrainerCallback):
             best_rank = json.loads((Path(best) / STATE_FILE).read_text())["rank"]
             if best_rank != self.state["rank"]:
                 set_model_rank(model, best_rank)
-                self.say(f"Best epoch was trained at rank {best_rank}: the final adapter has that rank")
+                self.say(f"Best checkpoint was trained at rank {best_rank}: the final adapter has that rank")

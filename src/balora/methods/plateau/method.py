@@ -14,7 +14,7 @@ from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 from balora.methods.plateau.callback import STATE_FILE, PlateauGrowth
-from balora.methods.plateau.config import PlateauOptions
+from balora.methods.plateau.config import DEFAULT_CHECK_STEPS, PlateauOptions
 
 
 def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
@@ -30,13 +30,14 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         state = json.loads(saved.read_text())
         ctx.say(f"Resuming at rank {state['rank']} ({len(state['growths'])} growths so far)")
     rank = state["rank"]
+    check_steps = ctx.config.eval_steps or DEFAULT_CHECK_STEPS
     # Scaled like uniform LoRA at --lora_r (alpha / lora_r) at every rank, so growth keeps the step size.
     peft_model = wrap_with_lora(model, list(shapes), ctx.head_modules, rank, lora.lora_alpha * rank / lora.lora_r,
                                 lora.lora_dropout, use_rslora=lora.use_rslora)
     start = count_parameters(peft_model, ctx.head_modules).adapter
     state["peak_adapter"] = max(state["peak_adapter"], start)
     ctx.say(f"Plateau LoRA: rank {rank} on {len(shapes)} modules, growing by {options.plateau_rank_step} up to "
-            f"{options.plateau_max_rank} after {options.plateau_patience} checks (every {options.eval_steps} "
+            f"{options.plateau_max_rank} after {options.plateau_patience} checks (every {check_steps} "
             f"steps) without a better validation loss")
     most = lora_parameter_count(shapes, dict.fromkeys(shapes, options.plateau_max_rank))
     summary = {"initial_rank": options.plateau_initial_rank, "max_rank": options.plateau_max_rank,
@@ -50,8 +51,8 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         summary.update(final_rank=final_rank, rank_pattern=dict.fromkeys(shapes, final_rank))
         return now.with_adapter(now.adapter, max(state["peak_adapter"], now.adapter))
 
-    callback = PlateauGrowth(options, state, ctx.validation_dataset, ctx.collator, ctx.head_modules, ctx.record,
-                             ctx.say, ctx.config.seed)
+    callback = PlateauGrowth(options, check_steps, state, ctx.validation_dataset, ctx.collator, ctx.head_modules,
+                             ctx.record, ctx.say, ctx.config.seed)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
                          counts_after_training=counts_after_training,
                          planned_counts=lambda held: held.with_adapter(held.adapter, most))
