@@ -96,6 +96,11 @@ class TrainConfig:
     )
     seed: int = setting(42, "Random seed (model init, k-shot draw, data order).")
     num_workers: int = setting(0, "DataLoader worker processes.")
+    precision: str = setting(
+        "fp32",
+        "Number format of training and evaluation: fp32; bf16 or fp16 autocast (fp16 needs a CUDA GPU); "
+        "auto = bf16 where the hardware computes it natively (AVX-512 BF16 / AMX CPUs, recent GPUs), else fp32.",
+    )
     results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.")
     report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard or mlflow.")
     overwrite: bool = setting(False, "Replace a finished or interrupted experiment of the same name.")
@@ -123,5 +128,7 @@ class TrainConfig:
             require_non_negative(name, getattr(self, name))
         if self.overwrite and self.resume:
             raise ConfigError("resume", "cannot be combined with --overwrite")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ConfigError("precision", f"must be one of auto, fp32, bf16, fp16 (got {self.precision!r})")
         if self.report_to not in ("none", "tensorboard", "mlflow"):
             raise ConfigError("report_to", f"must be one of none, tensorboard, mlflow (got {self.report_to!r})")

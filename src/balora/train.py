@@ -34,7 +34,9 @@ from balora.modeling import (LoadedModel, check_max_length, check_model_source, 
                              training_device)
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
+from balora.training.batching import by_length, in_original_order
 from balora.training.callbacks import EpochReport, LossWatch, TrainingClock, peak_memory_mb
+from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
 
 _PIPELINE_FILES = {"config.json", "status.json", "results_final.json"}
@@ -106,6 +108,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     settings = resolved_settings(config, options)
     require_tracker(config.report_to)
     check_model_source(config.model_name_or_path)
+    resolve_precision(config.precision)  # e.g. fp16 without a GPU is refused before any folder exists
 
     # --- One writer per experiment: the lock comes before the folder is looked at, and is held
     # until the run ends (the OS drops it if the process dies).
@@ -208,9 +211,17 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
                          loss_watch, spec.metric)
     clock = TrainingClock(resuming_from)
-    trainer = build_trainer(prepared.model, config, experiment.checkpoints, tokenized, inputs.collator,
-                            inputs.tokenizer, spec.label_names, spec.metric,
+    # Evaluation in length-sorted batches pads little; metrics do not depend on the order, and
+    # the test predictions are put back in the data's order below.
+    validation, _ = by_length(tokenized["validation"])
+    test_sorted, test_order = by_length(tokenized["test"])
+    trainer = build_trainer(prepared.model, config, experiment.checkpoints, {**tokenized, "validation": validation},
+                            inputs.collator, inputs.tokenizer, spec.label_names, spec.metric,
                             [loss_watch, report, clock, *prepared.callbacks])
+    runtime = {"precision": resolve_precision(config.precision), "torch_threads": match_threads_to_cores(),
+               "attention": getattr(loaded.model.config, "_attn_implementation", None)}
+    say(f"Precision {runtime['precision']} (--precision {config.precision}), {runtime['torch_threads']} torch "
+        f"threads, {runtime['attention']} attention")
 
     # --- Train; the best epoch by validation metric is restored at the end.
     peak = PeakMemory.start(training_device())
@@ -223,12 +234,14 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
 
     # --- Test the kept model once; its validation scores were logged at its epoch.
     eval_started = time.perf_counter()
-    test = trainer.predict(tokenized["test"])
+    test = trainer.predict(test_sorted)
+    test_labels, test_logits = (in_original_order(test_order, test.label_ids),
+                                in_original_order(test_order, test.predictions))
     eval_seconds = time.perf_counter() - eval_started
 
     best = best_evaluation(trainer.state.log_history, spec.metric, trainer.state.best_global_step)
     val_metrics = {name: best[name] for name in ("loss", *SCALAR_METRICS)}
-    test_metrics = classification_metrics(test.label_ids, test.predictions.argmax(-1), spec.label_names,
+    test_metrics = classification_metrics(test_labels, test_logits.argmax(-1), spec.label_names,
                                           detailed=True)
     say(f"Validation {spec.metric}: {val_metrics[spec.metric]:.4f}")
     say(f"Test accuracy: {100 * test_metrics['accuracy']:.2f}%"
@@ -252,6 +265,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                    "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
                    "optimizer_steps": trainer.state.global_step},
         "peak_memory": peak_memory_mb(),
+        "runtime": runtime,
         "method_summary": prepared.summary,
         "versions": library_versions(),
         "git_commit": git_commit(),
@@ -267,7 +281,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
-        save_predictions(experiment.file("test_predictions.csv"), test.label_ids, np.asarray(test.predictions))
+        save_predictions(experiment.file("test_predictions.csv"), test_labels, test_logits)
         experiment.write_json("results_final.json", results)
         shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
         experiment.set_status("completed")

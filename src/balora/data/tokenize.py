@@ -21,7 +21,9 @@ def tokenize_split(frame: pd.DataFrame, tokenizer: PreTrainedTokenizerBase, max_
 
 
 def tokenize_splits(splits: dict[str, pd.DataFrame], tokenizer, max_length: int) -> dict[str, datasets.Dataset]:
-    return {name: tokenize_split(frame, tokenizer, max_length) for name, frame in splits.items()}
+    from balora.data.cache import cached
+
+    return {name: cached(frame, tokenizer, max_length, tokenize_split) for name, frame in splits.items()}
 
 
 def padding_collator(tokenizer) -> DataCollatorWithPadding:

@@ -17,7 +17,9 @@ from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from balora.config import TrainConfig
 from balora.metrics import trainer_metrics
+from balora.training.batching import LengthGroupedTrainer
 from balora.training.callbacks import EvaluateAtLastStep, QuietProgress
+from balora.training.precision import resolve_precision, trainer_precision_arguments
 
 
 TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
@@ -59,7 +61,9 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         eval_steps=config.eval_steps,
         save_steps=config.eval_steps,
         save_total_limit=1,  # with load_best_model_at_end the best checkpoint is kept as well
-        load_best_model_at_end=True,
+        # One evaluation leaves nothing to choose: the model in memory is the best; reloading it
+        # from its checkpoint would only cost time. (The checkpoint itself stays, for --resume.)
+        load_best_model_at_end=config.epochs > 1 or config.eval_steps is not None,
         metric_for_best_model=metric,
         greater_is_better=True,
         logging_strategy="steps",
@@ -75,6 +79,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         # returns run into the report lines.
         disable_tqdm=not sys.stderr.isatty(),
         save_only_model=False,  # optimizer and scheduler state are needed to --resume
+        **trainer_precision_arguments(resolve_precision(config.precision)),
     )
 
 
@@ -92,7 +97,7 @@ def keep_tensorboard_logs(trainer: Trainer, logging_dir: Path) -> None:
 
 def build_trainer(model, config: TrainConfig, output_dir: Path, datasets: dict, collator, tokenizer,
                   label_names, metric: str, callbacks: list) -> Trainer:
-    trainer = Trainer(
+    trainer = LengthGroupedTrainer(
         model=model,
         args=training_arguments(config, output_dir, metric, len(datasets["train"])),
         train_dataset=datasets["train"],

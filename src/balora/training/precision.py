@@ -1,0 +1,61 @@
+"""Which number format the matrix products run in, and how many threads run them.
+
+``auto`` picks bf16 autocast only where the hardware computes bf16 natively (CPUs with AVX-512
+BF16 or AMX, GPUs that report bf16 support); elsewhere bf16 is emulated and slower than fp32.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from balora.errors import UserError
+
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+_NATIVE_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def native_bf16() -> bool:
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return bool(_NATIVE_BF16_CPU_FLAGS & cpu_flags()) or torch.backends.cpu.get_cpu_capability() == "AMX"
+
+
+def resolve_precision(requested: str) -> str:
+    """fp32, bf16 or fp16: what --precision means on this machine."""
+    if requested == "auto":
+        return "bf16" if native_bf16() else "fp32"
+    if requested == "fp16" and not torch.cuda.is_available():
+        raise UserError("--precision fp16: needs a CUDA GPU (this machine has none); use bf16 or fp32")
+    return requested
+
+
+def trainer_precision_arguments(precision: str) -> dict:
+    """TrainingArguments for a resolved precision: autocast during training and evaluation."""
+    on_cpu = not torch.cuda.is_available()
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16",
+            # the Trainer refuses bf16 without a GPU unless told the CPU is meant
+            "use_cpu": on_cpu and precision == "bf16"}
+
+
+def match_threads_to_cores() -> int:
+    """One torch thread per core this process may run on (a taskset, a container's cpuset,
+    torchrun's share), not per core of the machine: more threads than cores only contend."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun: processes share this machine's cores
+    threads = max(1, cores // max(1, local))
+    if "OMP_NUM_THREADS" not in os.environ:  # an explicit setting is the user's choice
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
