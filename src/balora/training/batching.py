@@ -38,17 +38,23 @@ def length_grouped_order(lengths: np.ndarray, batch_size: int, generator: torch.
 
 
 class LengthGroupedBatches(Sampler):
-    """Training sampler; draws from torch's global generator, which the Trainer seeds and saves in
-    each checkpoint, so a resumed run continues the same sequence of epochs."""
+    """Training sampler whose order is a function of (seed, epoch): the Trainer calls
+    ``set_epoch``, so a run resumed in the middle of an epoch replays that epoch's order exactly
+    and skips the batches it had already trained on (a draw from the global generator would not,
+    since the generator's state at a step checkpoint is not its state at the epoch's start)."""
 
-    def __init__(self, lengths: np.ndarray, batch_size: int):
-        self.lengths, self.batch_size = lengths, batch_size
+    def __init__(self, lengths: np.ndarray, batch_size: int, seed: int = 0):
+        self.lengths, self.batch_size, self.seed, self.epoch = lengths, batch_size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.lengths)
 
     def __iter__(self):
-        return iter(length_grouped_order(self.lengths, self.batch_size))
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(length_grouped_order(self.lengths, self.batch_size, generator))
 
 
 def by_length(dataset):
@@ -73,5 +79,6 @@ class LengthGroupedTrainer(Trainer):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
         if dataset is None or "input_ids" not in getattr(dataset, "column_names", ()):
             return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         return LengthGroupedBatches(token_lengths(dataset),
-                                    self.args.train_batch_size * self.args.gradient_accumulation_steps)
+                                    self.args.train_batch_size * self.args.gradient_accumulation_steps, seed)
