@@ -103,7 +103,7 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
     curve_ax.set_xlabel("optimizer step")
     curve_ax.set_ylabel(f"validation {metric_name}")
     curve_ax.set_title(f"Validation {metric_name.split(' (')[0]} vs step, by {setting}", fontsize=11)
-    curve_ax.legend(title=setting, fontsize=8, title_fontsize=9, loc="lower right")
+    curve_ax.legend(title=setting, fontsize=8, title_fontsize=9, loc="best")
     if family.categorical:
         bar_ax = axes[0][1]
         labels = list(peaks)
