@@ -31,9 +31,10 @@ def test_lora_on_cola_reports_matthews_correlation(tmp_path):
 
 
 def test_lora_learns_sst2(tmp_path):
-    """A short real run must learn: 200 examples per class, well above chance on validation."""
+    """A short real run must learn: 200 examples per class, 3 epochs, well above chance on validation
+    (2 epochs sat at the 70% line: 65% under one seeded batch order, 71% under another)."""
     data_dir = shared_data_or_skip("sst2")
-    results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="sst2", train_samples=200, epochs=2,
+    results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="sst2", train_samples=200, epochs=3,
                         batch_size=16, learning_rate=2e-3, max_length=64, eval_batch_size=128,
                         max_test_samples=500)
     assert results["metrics"]["validation"]["accuracy"] > 0.70

@@ -24,7 +24,7 @@ from typing import Any
 from balora.errors import UserError
 
 # Settings that may differ between an interrupted run and its --resume.
-RESUME_INSENSITIVE = {"resume", "overwrite", "num_workers", "report_to"}
+RESUME_INSENSITIVE = {"resume", "overwrite", "num_workers", "report_to", "max_trainable_parameters"}
 
 
 def process_umask() -> int:
