@@ -1,6 +1,6 @@
 """`balora train` against the Trainer + PEFT script a user would write for the same job.
 
-Run: .venv/bin/python benchmarks/speed.py --data_dir ../shared/data --out /tmp/speed [--rounds 2]
+Run: .venv/bin/python benchmarks/speed.py --data_dir ../shared/data --out results/speed [--rounds 2]
 
 The job: LoRA r=8 on query/value of the packaged MiniLM, SST-2, 1,000 training examples per
 class, 2 epochs, batch 32, learning rate 2e-3, max_length 128, validation (872 sentences) after
