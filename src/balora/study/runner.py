@@ -121,7 +121,7 @@ def _run_locked(plan: StudyPlan, group: Group, name: str, learning_rate: float, 
         if status == "completed":
             return Outcome(name, "completed", read_results_file(experiment.file("results_final.json")))
         if status == "failed" and not retry_failed:
-            error = read_json(experiment.file("status.json")).get("error")
+            error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
         results = train(config, options, Console(quiet=True))
         return Outcome(name, "completed", results, ran_now=True)
