@@ -49,12 +49,16 @@ def require_writable_folder(folder: Path) -> bool:
     return created
 
 
-def describe_holder(path: Path) -> str:
-    try:
-        holder = json.loads(path.read_text())
-        return f"pid {holder['pid']} on {holder['host']}, since {holder['since']}"
-    except (OSError, ValueError, KeyError):
-        return "holder unknown"
+def describe_holder(path: Path, attempts: int = 40) -> str:
+    """Who holds the lock. The holder writes this just after locking, so a file found empty or
+    half-written is read again for a moment before giving up."""
+    for _ in range(attempts):
+        try:
+            holder = json.loads(path.read_text())
+            return f"pid {holder['pid']} on {holder['host']}, since {holder['since']}"
+        except (OSError, ValueError, KeyError):
+            time.sleep(0.025)
+    return "holder unknown"
 
 
 class ExperimentLock:
