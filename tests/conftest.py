@@ -79,3 +79,11 @@ def shared_data_or_skip(name: str) -> Path:
     if not (SHARED_DATA / f"{name}_dataset").is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}/{name}_dataset (the shared/ folder beside the checkout)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", params=["llama", "gpt2"])
+def tiny_decoder_dir(request, tmp_path_factory) -> str:
+    """A 2-layer, hidden-32 causal LM (Llama, then GPT-2) with a tiny BPE tokenizer that has no pad token."""
+    from tiny_decoders import save_tiny_decoder
+
+    return save_tiny_decoder(tmp_path_factory.mktemp(f"tiny_{request.param}"), request.param)
