@@ -138,7 +138,7 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
     runs the other seeds at it. The whole file is checked before anything trains.
 
     Args:
-        study_file: The study file (YAML; see configs/ and the README).
+        study_file: The study file (YAML; see configs/ and docs/guide.md).
         dry_run: List the experiments and their parameter counts; train nothing.
         retry_failed: Run experiments that failed earlier again (by default they are skipped).
         phases: Run only these phases.
