@@ -14,6 +14,7 @@ that both give the same predictions in the same order.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import tempfile
@@ -50,12 +51,14 @@ def main() -> None:
     threads = match_threads_to_cores()
     out = tempfile.mkdtemp()
 
-    def trainer(**extra):
+    def trainer(model, **extra):
         return Trainer(model=model, data_collator=padding_collator(tokenizer), processing_class=tokenizer,
                        args=TrainingArguments(output_dir=out, per_device_eval_batch_size=64, report_to=[],
                                               disable_tqdm=True, **extra))
 
-    plain, ours = trainer(), trainer(**trainer_precision_arguments(precision))
+    # Each Trainer gets its own copy: preparing a model for bf16 wraps its forward in autocast, which
+    # would otherwise leak into the plain passes.
+    plain, ours = trainer(model), trainer(copy.deepcopy(model), **trainer_precision_arguments(precision))
     ordered, order = by_length(dataset)
 
     def plain_pass():

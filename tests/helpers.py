@@ -10,7 +10,10 @@ from balora.train import train
 
 def run_train(results_dir, data_dir, model_dir, *, method_settings=None, **settings) -> dict:
     defaults = dict(experiment_name="tiny", dataset="sst2", data_dir=str(data_dir), model_name_or_path=model_dir,
-                    results_dir=str(results_dir), epochs=2, batch_size=8, learning_rate=5e-3, peft_method="lora")
+                    results_dir=str(results_dir), epochs=2, batch_size=8, learning_rate=5e-3, peft_method="lora",
+                    # fp32, not the default auto (bf16 on CPUs that have it): tests compare saved logits with a
+                    # plain fp32 reload to 1e-5; tests/training/test_precision.py checks bf16 runs
+                    precision="fp32")
     config = TrainConfig(**{**defaults, **settings})
     return train(config, build_options(**(method_settings or {})), Console(quiet=True))
 

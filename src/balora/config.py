@@ -97,9 +97,10 @@ class TrainConfig:
     seed: int = setting(42, "Random seed (model init, k-shot draw, data order).")
     num_workers: int = setting(0, "DataLoader worker processes.")
     precision: str = setting(
-        "fp32",
-        "Number format of training and evaluation: fp32; bf16 or fp16 autocast (fp16 needs a CUDA GPU); "
-        "auto = bf16 where the hardware computes it natively (AVX-512 BF16 / AMX CPUs, recent GPUs), else fp32.",
+        "auto",
+        "Number format of training and evaluation: auto = bf16 autocast where the hardware computes bf16 "
+        "natively (AVX-512 BF16 / AMX CPUs, recent GPUs), else fp32; fp32; bf16 or fp16 autocast (fp16 needs a "
+        "CUDA GPU). Weights, the saved adapter and the optimizer state stay fp32 either way.",
     )
     results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.")
     report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard or mlflow.")

@@ -49,3 +49,32 @@ def test_threads_follow_the_cores_given_to_the_process(monkeypatch):
         assert precision.match_threads_to_cores() == 1
     finally:
         precision.torch.set_num_threads(before)
+
+
+def test_a_bf16_run_saves_an_adapter_that_plain_peft_reproduces_under_bf16_autocast(tmp_path, tiny_data_dir,
+                                                                                      tiny_model_dir):
+    """bf16 is autocast, so the saved adapter is fp32; reloaded with plain PEFT under the same autocast it gives
+    the saved logits up to bf16 rounding (the pipeline's batches are padded differently from one big batch)."""
+    import numpy as np
+    import pandas as pd
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, precision="bf16")
+    checkpoint = tmp_path / "tiny" / "model_checkpoint"
+    model = PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(tiny_model_dir),
+                                      checkpoint).eval()
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv")
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    from balora.data import get_dataset_spec, load_task_data
+
+    # the test split is carved from train: rebuild it the way the pipeline did
+    texts = load_task_data(get_dataset_spec("sst2"), str(tiny_data_dir)).splits["test"]["text"].tolist()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits.float().numpy()
+    expected = saved[["logit_0", "logit_1"]].to_numpy()
+    np.testing.assert_allclose(logits, expected, atol=3e-2)
+    clear = np.abs(expected[:, 0] - expected[:, 1]) > 0.06
+    assert (logits.argmax(-1)[clear] == saved["prediction"].to_numpy()[clear]).all()
