@@ -274,7 +274,8 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     if is_main_process():
         staged = experiment.path / "model_checkpoint.tmp"
         shutil.rmtree(staged, ignore_errors=True)
-        trainer.save_model(str(staged))
+        prepared.save_model(trainer.model, str(staged))
+        inputs.tokenizer.save_pretrained(str(staged))
         results["memory"] = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
                                            quantization_summary(options.get(QuantizationOptions)))
         say(memory_line(results["memory"]))

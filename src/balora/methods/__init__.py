@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 from balora.errors import UserError
-from balora.methods.adalora import ADALORA
-from balora.methods.ba_lora import BA_LORA
 from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.finetune import FULL, PARTIAL
-from balora.methods.layerwise import LAYERWISE
-from balora.methods.lora import LORA
-from balora.methods.plateau import PLATEAU_LORA
 
-METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA, BA_LORA, ADALORA, LAYERWISE, PLATEAU_LORA)}
+# One line per method: "module:Method object". A method's package __init__ is light (no torch or
+# PEFT), so reading the registry stays fast.
+REGISTRY = (
+    "balora.methods.finetune:FULL",
+    "balora.methods.finetune:PARTIAL",
+    "balora.methods.lora:LORA",
+    "balora.methods.ba_lora:BA_LORA",
+    "balora.methods.adalora:ADALORA",
+    "balora.methods.layerwise:LAYERWISE",
+    "balora.methods.plateau:PLATEAU_LORA",
+    "balora.methods.pissa:PISSA",
+    "balora.methods.lora_ga:LORA_GA",
+    "balora.methods.eva:EVA",
+)
+
+
+def _load(entry: str) -> Method:
+    module, name = entry.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+METHODS: dict[str, Method] = {method.name: method for method in map(_load, REGISTRY)}
 
 
 def get_method(name: str) -> Method:

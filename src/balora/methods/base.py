@@ -56,6 +56,18 @@ class PreparedModel:
     # What a run will report, from the counts of the model as prepared (`balora count`): AdaLoRA
     # keeps about target_r of the init_r ranks it holds; a growing adapter may reach its maximum.
     planned_counts: Callable[[ParameterCounts], ParameterCounts] | None = None
+    # Writes the trained adapter (+ head) to a folder, for methods whose trained weights are not
+    # what a plain reload needs: PiSSA and LoRA-GA changed the base weights, so they save the
+    # difference to their initial adapter as a plain LoRA adapter on the unmodified base.
+    save: Callable[[nn.Module, str], None] | None = None
+
+    def save_model(self, model: nn.Module, directory: str) -> None:
+        """The trained model as `peft.PeftModel.from_pretrained` (or transformers, for full
+        fine-tuning) reloads it on the unmodified base model."""
+        if self.save is not None:
+            self.save(model, directory)
+        else:
+            model.save_pretrained(directory)
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,7 @@ def anchored(module_name: str) -> str:
     return f"^{re.escape(module_name)}$"
 
 
-def wrap_with_lora(
-    model: nn.Module,
+def lora_config(
     target_names: list[str],
     head_modules: list[str],
     rank: int,
@@ -58,8 +57,11 @@ def wrap_with_lora(
     use_rslora: bool = False,
     rank_pattern: dict[str, int] | None = None,
     alpha_pattern: dict[str, float] | None = None,
-) -> nn.Module:
-    config = LoraConfig(
+    **variant,
+) -> LoraConfig:
+    """PEFT LoRA on exactly ``target_names``, the task head trained whole; ``variant``: further
+    LoraConfig fields of a LoRA variant (use_dora, init_lora_weights, eva_config, ...)."""
+    return LoraConfig(
         task_type=TaskType.SEQ_CLS,
         r=rank,
         lora_alpha=alpha,
@@ -69,8 +71,13 @@ def wrap_with_lora(
         use_rslora=use_rslora,
         rank_pattern=rank_pattern or {},
         alpha_pattern=alpha_pattern or {},
+        **variant,
     )
-    return get_peft_model(model, config)
+
+
+def wrap_with_lora(model: nn.Module, *args, **kwargs) -> nn.Module:
+    """``model`` wrapped in the LoRA of ``lora_config(*args, **kwargs)``."""
+    return get_peft_model(model, lora_config(*args, **kwargs))
 
 
 def wrap_with_rank_pattern(

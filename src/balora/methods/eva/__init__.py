@@ -1,0 +1,10 @@
+"""EVA through PEFT: LoRA initialised from the SVD of each layer's input activations, with the
+rank budget redistributed by explained variance."""
+
+from balora.methods.base import Method
+from balora.methods.budget import uniform_rank_within
+from balora.methods.eva.config import EvaOptions
+from balora.methods.lora.config import LoraOptions
+
+EVA = Method("eva", "PEFT EVA: LoRA from the SVD of layer inputs, ranks redistributed by explained variance.",
+             (LoraOptions, EvaOptions), "balora.methods.eva.method:prepare_eva", budget_settings=uniform_rank_within)
