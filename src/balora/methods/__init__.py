@@ -21,6 +21,7 @@ REGISTRY = (
     "balora.methods.pissa:PISSA",
     "balora.methods.lora_ga:LORA_GA",
     "balora.methods.eva:EVA",
+    "balora.methods.dora:DORA",
 )
 
 
