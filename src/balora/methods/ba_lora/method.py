@@ -20,7 +20,7 @@ from balora.methods.ba_lora.importance import accumulate_gradients, importance_s
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, RsLoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
 from balora.training.callbacks import NonFiniteLoss
@@ -128,7 +128,8 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 
     say("[Phase 4/4] Train")
     active = {name: rank for name, rank in ranks.items() if rank > 0}
-    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, options.ba_lora_base_rank)
+    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, options.ba_lora_base_rank,
+                                        use_rslora=ctx.option(RsLoraOptions).use_rslora)
     if start.applied:
         load_into_peft(peft_model, start)
     return PreparedModel(

@@ -10,7 +10,7 @@ from balora.counting import lora_parameter_count
 from balora.errors import ConfigError
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 
 
@@ -32,9 +32,9 @@ def rank_within(shapes: dict[str, tuple[int, int]], budget: int) -> int:
 def prepare_dora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, budget = ctx.option(LoraOptions), ctx.option(BudgetOptions).param_budget
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
-    rank = lora.lora_r if budget is None else rank_within(shapes, budget)
+    rank = ctx.option(LoraRankOptions).lora_r if budget is None else rank_within(shapes, budget)
     peft_model = wrap_with_lora(model, list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
-                                use_rslora=lora.use_rslora, use_dora=True)
+                                use_rslora=ctx.option(RsLoraOptions).use_rslora, use_dora=True)
     magnitudes = magnitude_parameters(shapes)
     allocated = lora_parameter_count(shapes, dict.fromkeys(shapes, rank)) + magnitudes
     ctx.say(f"DoRA: rank {rank} on {len(shapes)} modules; adapter parameters {allocated:,} ({magnitudes:,} of them "

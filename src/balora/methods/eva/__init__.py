@@ -4,7 +4,7 @@ rank budget redistributed by explained variance."""
 from balora.methods.base import Method
 from balora.methods.budget import uniform_rank_within
 from balora.methods.eva.config import EvaOptions
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 
 EVA = Method("eva", "PEFT EVA: LoRA from the SVD of layer inputs, ranks redistributed by explained variance.",
-             (LoraOptions, EvaOptions), "balora.methods.eva.method:prepare_eva", budget_settings=uniform_rank_within)
+             (LoraRankOptions, LoraOptions, RsLoraOptions, EvaOptions), "balora.methods.eva.method:prepare_eva", budget_settings=uniform_rank_within)

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 from balora.counting import lora_parameter_count
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.eva.config import EvaOptions
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import lora_config, ranks_by_layer, resolve_targets, target_summary
 from balora.modeling import training_device
 
@@ -34,15 +34,16 @@ def adapter_ranks(peft_model: nn.Module, shapes: dict) -> dict[str, int]:
 
 def prepare_eva(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, options = ctx.option(LoraOptions), ctx.option(EvaOptions)
+    rank = ctx.option(LoraRankOptions).lora_r
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
     # Classification labels are one per example, not per token: no label mask.
     eva = EvaConfig(rho=options.eva_rho, tau=options.eva_tau, whiten=options.eva_whiten, use_label_mask=False)
-    config = lora_config(list(shapes), ctx.head_modules, lora.lora_r, lora.lora_alpha, lora.lora_dropout,
-                         use_rslora=lora.use_rslora, init_lora_weights="eva", eva_config=eva)
-    requested = lora_parameter_count(shapes, dict.fromkeys(shapes, lora.lora_r))
+    config = lora_config(list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
+                         use_rslora=ctx.option(RsLoraOptions).use_rslora, init_lora_weights="eva", eva_config=eva)
+    requested = lora_parameter_count(shapes, dict.fromkeys(shapes, rank))
     if ctx.dry_run:  # counting: without data the ranks are uniform (exact where every target has one shape)
-        summary = {"rank_budget": lora.lora_r * len(shapes), "requested_parameters": requested,
-                   "allocated": requested, **target_summary(shapes, dict.fromkeys(shapes, lora.lora_r))}
+        summary = {"rank_budget": rank * len(shapes), "requested_parameters": requested,
+                   "allocated": requested, **target_summary(shapes, dict.fromkeys(shapes, rank))}
         config.init_lora_weights = True
         return PreparedModel(get_peft_model(model, config), summary=summary)
 
@@ -59,9 +60,9 @@ def prepare_eva(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     allocated = lora_parameter_count(shapes, ranks)
     for line in ranks_by_layer(ranks):
         ctx.say(line)
-    ctx.say(f"EVA: rank budget {lora.lora_r * len(shapes)} ({lora.lora_r} per module, rho {options.eva_rho}) from "
-            f"{len(chosen):,} examples; adapter parameters {allocated:,} (uniform LoRA at rank {lora.lora_r}: "
+    ctx.say(f"EVA: rank budget {rank * len(shapes)} ({rank} per module, rho {options.eva_rho}) from "
+            f"{len(chosen):,} examples; adapter parameters {allocated:,} (uniform LoRA at rank {rank}: "
             f"{requested:,})")
-    summary = {"rank_budget": lora.lora_r * len(shapes), "requested_parameters": requested, "allocated": allocated,
+    summary = {"rank_budget": rank * len(shapes), "requested_parameters": requested, "allocated": allocated,
                "eva_samples": len(chosen), **target_summary(shapes, ranks)}
     return PreparedModel(peft_model, phase_seconds=seconds, summary=summary)

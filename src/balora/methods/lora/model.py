@@ -81,7 +81,8 @@ def wrap_with_lora(model: nn.Module, *args, **kwargs) -> nn.Module:
 
 
 def wrap_with_rank_pattern(
-    model: nn.Module, ranks: dict[str, int], head_modules: list[str], lora: LoraOptions, reference_rank: int
+    model: nn.Module, ranks: dict[str, int], head_modules: list[str], lora: LoraOptions, reference_rank: int,
+    use_rslora: bool = False,
 ) -> nn.Module:
     """LoRA with one rank per module (rank 0 = not adapted; PEFT rejects rank 0).
 
@@ -89,11 +90,11 @@ def wrap_with_rank_pattern(
     unless rsLoRA, so methods that differ only in where ranks go are compared at the same step size.
     """
     active = {name: rank for name, rank in ranks.items() if rank > 0}
-    alpha_pattern = {} if lora.use_rslora else {
+    alpha_pattern = {} if use_rslora else {
         anchored(name): lora.lora_alpha * rank / reference_rank for name, rank in active.items()}
     return wrap_with_lora(
         model, list(active), head_modules, rank=reference_rank, alpha=lora.lora_alpha, dropout=lora.lora_dropout,
-        use_rslora=lora.use_rslora, rank_pattern={anchored(name): rank for name, rank in active.items()},
+        use_rslora=use_rslora, rank_pattern={anchored(name): rank for name, rank in active.items()},
         alpha_pattern=alpha_pattern)
 
 

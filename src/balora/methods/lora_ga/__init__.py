@@ -2,9 +2,9 @@
 
 from balora.methods.base import Method
 from balora.methods.budget import uniform_rank_within
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora_ga.config import LoraGaOptions
 
 LORA_GA = Method("lora_ga", "PEFT LoRA-GA: LoRA started from the SVD of estimated full-weight gradients; saved as "
-                 "plain LoRA.", (LoraOptions, LoraGaOptions), "balora.methods.lora_ga.method:prepare_lora_ga",
+                 "plain LoRA.", (LoraRankOptions, LoraOptions, RsLoraOptions, LoraGaOptions), "balora.methods.lora_ga.method:prepare_lora_ga",
                  budget_settings=uniform_rank_within)

@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from balora.methods.base import MethodContext, PreparedModel
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.conversion import InitialAdapter
 from balora.methods.lora.model import lora_config, resolve_targets, target_summary
 from balora.methods.lora_ga.config import LoraGaOptions
@@ -33,12 +33,13 @@ def gradient_batches(ctx: MethodContext, wanted: int, device: torch.device):
 
 def prepare_lora_ga(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, options = ctx.option(LoraOptions), ctx.option(LoraGaOptions)
+    rank = ctx.option(LoraRankOptions).lora_r
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
-    config = lora_config(list(shapes), ctx.head_modules, lora.lora_r, lora.lora_alpha, lora.lora_dropout,
-                         use_rslora=lora.use_rslora, init_lora_weights="lora_ga",
+    config = lora_config(list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
+                         use_rslora=ctx.option(RsLoraOptions).use_rslora, init_lora_weights="lora_ga",
                          lora_ga_config=LoraGAConfig(direction=options.lora_ga_direction, scale=options.lora_ga_scale,
                                                      stable_gamma=options.lora_ga_stable_gamma))
-    seconds, summary = {}, target_summary(shapes, dict.fromkeys(shapes, lora.lora_r))
+    seconds, summary = {}, target_summary(shapes, dict.fromkeys(shapes, rank))
     if ctx.dry_run:  # counting: without gradients PEFT starts LoRA-GA's adapters as plain LoRA, same shapes
         return PreparedModel(get_peft_model(model, config), summary=summary)
 
@@ -62,9 +63,9 @@ def prepare_lora_ga(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     seconds["gradient_seconds"] = time.perf_counter() - started
     initial = InitialAdapter(peft_model)
     samples = min(options.lora_ga_gradient_samples, len(ctx.train_dataset))
-    ctx.say(f"LoRA-GA: rank {lora.lora_r} on {len(shapes)} modules from the gradients of {samples:,} examples "
+    ctx.say(f"LoRA-GA: rank {rank} on {len(shapes)} modules from the gradients of {samples:,} examples "
             f"({len(losses)} batches, mean loss {sum(losses) / len(losses):.4f}); saved as plain LoRA of rank "
-            f"{2 * lora.lora_r} on the original base")
+            f"{2 * rank} on the original base")
     summary.update(gradient_samples=samples, gradient_mean_loss=sum(losses) / len(losses),
-                   saved_rank=2 * lora.lora_r, direction=options.lora_ga_direction, scale=options.lora_ga_scale)
+                   saved_rank=2 * rank, direction=options.lora_ga_direction, scale=options.lora_ga_scale)
     return PreparedModel(peft_model, phase_seconds=seconds, summary=summary, save=initial.save_converted)

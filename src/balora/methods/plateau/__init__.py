@@ -2,14 +2,14 @@
 
 from balora.methods.base import Method
 from balora.methods.budget import growth_cap_within
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.plateau.config import PlateauOptions
 from balora.quantization import QuantizationOptions
 
 PLATEAU_LORA = Method(
     "plateau_lora",
     "LoRA starting at a small rank that grows when the validation loss stops improving.",
-    (LoraOptions, PlateauOptions, QuantizationOptions),
+    (LoraRankOptions, LoraOptions, RsLoraOptions, PlateauOptions, QuantizationOptions),
     "balora.methods.plateau.method:prepare_plateau_lora",
     budget_settings=growth_cap_within,
 )

@@ -11,7 +11,7 @@ from torch import nn
 from balora.counting import count_parameters, lora_parameter_count
 from balora.errors import UserError
 from balora.methods.base import MethodContext, PreparedModel
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 from balora.methods.plateau.callback import STATE_FILE, PlateauGrowth
 from balora.methods.plateau.config import DEFAULT_CHECK_STEPS, PlateauOptions
@@ -32,8 +32,8 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     rank = state["rank"]
     check_steps = ctx.config.eval_steps or DEFAULT_CHECK_STEPS
     # Scaled like uniform LoRA at --lora_r (alpha / lora_r) at every rank, so growth keeps the step size.
-    peft_model = wrap_with_lora(model, list(shapes), ctx.head_modules, rank, lora.lora_alpha * rank / lora.lora_r,
-                                lora.lora_dropout, use_rslora=lora.use_rslora)
+    peft_model = wrap_with_lora(model, list(shapes), ctx.head_modules, rank, lora.lora_alpha * rank / ctx.option(LoraRankOptions).lora_r,
+                                lora.lora_dropout, use_rslora=ctx.option(RsLoraOptions).use_rslora)
     start = count_parameters(peft_model, ctx.head_modules).adapter
     state["peak_adapter"] = max(state["peak_adapter"], start)
     ctx.say(f"Plateau LoRA: rank {rank} on {len(shapes)} modules, growing by {options.plateau_rank_step} up to "
