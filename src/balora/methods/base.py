@@ -80,6 +80,8 @@ class Method:
     # the budget, for studies; None for methods with no budget to match (full, partial). The first
     # setting carries the budget; any further ones are defaults a study file may override.
     budget_settings: Callable[[int, int], dict] | None = None
+    # What a shared flag does for this method, where that differs from the flag's own help.
+    flag_help: dict[str, str] = field(default_factory=dict, compare=False)
 
     def prepare(self, model: nn.Module, ctx: MethodContext) -> PreparedModel:
         module, function = self.prepare_function.split(":")

@@ -12,4 +12,7 @@ BA_LORA = Method(
     (LoraOptions, RsLoraOptions, BudgetOptions, BaLoraOptions, QuantizationOptions),
     "balora.methods.ba_lora.method:prepare_ba_lora",
     budget_settings=spend_param_budget_around_its_rank,
+    flag_help={"param_budget": "Adapter parameters to spend exactly (default: what uniform LoRA at "
+                               "--ba_lora_base_rank costs on the same modules).",
+               "lora_alpha": "LoRA scaling numerator: every module is scaled by lora_alpha / --ba_lora_base_rank."},
 )

@@ -32,7 +32,10 @@ def rank_within(shapes: dict[str, tuple[int, int]], budget: int) -> int:
 def prepare_dora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, budget = ctx.option(LoraOptions), ctx.option(BudgetOptions).param_budget
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
-    rank = ctx.option(LoraRankOptions).lora_r if budget is None else rank_within(shapes, budget)
+    lora_r = ctx.option(LoraRankOptions).lora_r
+    if budget is not None and lora_r != LoraRankOptions().lora_r:
+        raise ConfigError("lora_r", "is derived from --param_budget for dora; give one of them")
+    rank = lora_r if budget is None else rank_within(shapes, budget)
     peft_model = wrap_with_lora(model, list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
                                 use_rslora=ctx.option(RsLoraOptions).use_rslora, use_dora=True)
     magnitudes = magnitude_parameters(shapes)

@@ -12,4 +12,10 @@ LAYERWISE = Method(
     (LoraRankOptions, LoraOptions, RsLoraOptions, BudgetOptions, RankScheduleOptions, QuantizationOptions),
     "balora.methods.layerwise.method:prepare_layerwise",
     budget_settings=spend_param_budget,
+    flag_help={
+        "lora_r": "Reference rank: every module is scaled like uniform LoRA at this rank (lora_alpha / lora_r), "
+                  "the empirical schedule is a multiple of it, and modules outside the layers take it.",
+        "param_budget": "Rescale the schedule's ranks to spend this many adapter parameters (default: the "
+                        "schedule's ranks as they are).",
+    },
 )
