@@ -35,23 +35,16 @@ from balora.modeling import (LoadedModel, check_max_length, check_model_source, 
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.batching import by_length, in_original_order
-from balora.training.callbacks import EpochReport, LossWatch, TrainingClock, peak_memory_mb
+from balora.training.callbacks import (EpochReport, LossWatch, MethodState, TrainingClock, peak_memory_mb,
+                                      read_method_state)
 from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
-
-_PIPELINE_FILES = {"config.json", "status.json", "results_final.json"}
-
 
 def resolved_settings(config: TrainConfig, options: dict[type, object]) -> dict:
     settings = dataclasses.asdict(config)
     for option in options.values():
         settings.update(dataclasses.asdict(option))
     return settings
-
-
-def method_artifacts(experiment: ExperimentDir) -> dict:
-    """JSON files a method wrote in an earlier, interrupted run (e.g. BA-LoRA's rank allocation)."""
-    return {p.name: read_json(p) for p in experiment.path.glob("*.json") if p.name not in _PIPELINE_FILES}
 
 
 def save_predictions(path: Path, labels, logits) -> None:
@@ -197,8 +190,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
                             train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
                             collator=inputs.collator, say=say, record=experiment_recorder(experiment),
-                            resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {},
-                            resume_checkpoint=resuming_from)
+                            resumed_state=read_method_state(resuming_from))
     prepared = method.prepare(loaded.model, context)
     counts = count_parameters(prepared.model, loaded.head_modules)
     say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
@@ -217,7 +209,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     test_sorted, test_order = by_length(tokenized["test"])
     trainer = build_trainer(prepared.model, config, experiment.checkpoints, {**tokenized, "validation": validation},
                             inputs.collator, inputs.tokenizer, spec.label_names, spec.metric,
-                            [loss_watch, report, clock, *prepared.callbacks])
+                            [loss_watch, report, clock, MethodState(prepared.resume_state), *prepared.callbacks])
     runtime = {"precision": resolve_precision(config.precision), "torch_threads": match_threads_to_cores(),
                "attention": getattr(loaded.model.config, "_attn_implementation", None)}
     say(f"Precision {runtime['precision']} (--precision {config.precision}), {runtime['torch_threads']} torch "

@@ -35,8 +35,9 @@ class MethodContext:
     say: Callable[[str], None]  # print a line to the console and the training log
     validation_dataset: Any = None  # tokenised validation split
     record: Callable[[str, dict], None] = lambda file_name, entry: None  # append a JSON line to a file of the experiment
-    resumed_artifacts: dict[str, Any] = field(default_factory=dict)  # artifacts of the run being resumed
-    resume_checkpoint: str | None = None  # the Trainer checkpoint training resumes from
+    # What PreparedModel.resume_state returned when the checkpoint training resumes from was saved
+    # (None on a fresh start): the one way a method carries state across an interruption.
+    resumed_state: Any = None
     dry_run: bool = False  # build the model to count it (`balora count`): no data, no gradient passes
 
     def option(self, cls: type):
@@ -60,6 +61,9 @@ class PreparedModel:
     # what a plain reload needs: PiSSA and LoRA-GA changed the base weights, so they save the
     # difference to their initial adapter as a plain LoRA adapter on the unmodified base.
     save: Callable[[nn.Module, str], None] | None = None
+    # What to keep for --resume (plain values and tensors), called whenever the Trainer saves a
+    # checkpoint; the pipeline stores it with the checkpoint and hands it back to ``prepare``.
+    resume_state: Callable[[], Any] | None = None
 
     def save_model(self, model: nn.Module, directory: str) -> None:
         """The trained model as `peft.PeftModel.from_pretrained` (or transformers, for full

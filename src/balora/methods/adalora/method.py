@@ -63,7 +63,8 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         held = count_parameters(trained, ctx.head_modules)
         return held.with_adapter(adalora_parameter_count(shapes, ranks), peak)
 
-    callback = AdaLoraRankUpdate(schedule, requested, ctx.record, ctx.say)
+    callback = AdaLoraRankUpdate(schedule, requested, ctx.record, ctx.say, ctx.resumed_state)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
                          counts_after_training=counts_after_training,
+                         resume_state=lambda: callback.resume_state(peft_model),
                          planned_counts=lambda held: held.with_adapter(final, held.adapter))

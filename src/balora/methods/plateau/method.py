@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 from torch import nn
 
@@ -13,7 +11,7 @@ from balora.errors import UserError
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
-from balora.methods.plateau.callback import STATE_FILE, PlateauGrowth
+from balora.methods.plateau.callback import PlateauGrowth
 from balora.methods.plateau.config import DEFAULT_CHECK_STEPS, PlateauOptions
 
 
@@ -25,9 +23,8 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
     state = {"rank": options.plateau_initial_rank, "best_loss": float("inf"), "checks_without_improvement": 0,
              "peak_adapter": 0, "growths": []}
-    saved = Path(ctx.resume_checkpoint or "") / STATE_FILE
-    if ctx.resume_checkpoint and saved.exists():  # the checkpoint's adapter has the rank reached by then
-        state = json.loads(saved.read_text())
+    if ctx.resumed_state is not None:  # the checkpoint's adapter has the rank reached by then
+        state = ctx.resumed_state
         ctx.say(f"Resuming at rank {state['rank']} ({len(state['growths'])} growths so far)")
     rank = state["rank"]
     check_steps = ctx.config.eval_steps or DEFAULT_CHECK_STEPS
@@ -53,6 +50,6 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 
     callback = PlateauGrowth(options, check_steps, state, ctx.validation_dataset, ctx.collator, ctx.head_modules,
                              ctx.record, ctx.say, ctx.config.seed)
-    return PreparedModel(peft_model, callbacks=[callback], summary=summary,
+    return PreparedModel(peft_model, callbacks=[callback], summary=summary, resume_state=lambda: state,
                          counts_after_training=counts_after_training,
                          planned_counts=lambda held: held.with_adapter(held.adapter, most))
