@@ -28,6 +28,7 @@ from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method
+from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.metrics import SCALAR_METRICS, classification_metrics
 from balora.modeling import (LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer,
@@ -72,12 +73,12 @@ def experiment_recorder(experiment: ExperimentDir):
     return lambda file_name, entry: experiment.append_record(entry, file_name)
 
 
-def final_counts(prepared, model, head_modules, at_start: ParameterCounts) -> ParameterCounts:
+def after_training(prepared, model, head_modules, at_start: ParameterCounts) -> AfterTraining:
     """What the trained model keeps; the peak is the most it held (never less than at the start)."""
-    if prepared.counts_after_training is not None:
-        return prepared.counts_after_training(model)
+    if prepared.after_training is not None:
+        return prepared.after_training(model)
     now = count_parameters(model, head_modules)
-    return now.with_adapter(now.adapter, max(now.adapter, at_start.adapter))
+    return AfterTraining(now.with_adapter(now.adapter, max(now.adapter, at_start.adapter)))
 
 
 def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None) -> dict:
@@ -222,7 +223,8 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     finally:
         peak_training = peak.report()  # also stops the CPU sampler when training fails
     train_seconds = clock.seconds()
-    counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
+    trained = after_training(prepared, trainer.model, loaded.head_modules, counts)
+    counts = trained.counts
 
     # --- Test the kept model once; its validation scores were logged at its epoch.
     eval_started = time.perf_counter()
@@ -258,7 +260,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                    "optimizer_steps": trainer.state.global_step},
         "peak_memory": peak_memory_mb(),
         "runtime": runtime,
-        "method_summary": prepared.summary,
+        "method_summary": {**prepared.summary, **trained.summary},
         "versions": library_versions(),
         "git_commit": git_commit(),
         "config": settings,

@@ -50,7 +50,7 @@ def train_save_reload(arch: str, method: str, tmp_path, **extra):
 def test_method_trains_saves_reloads_and_counts(tmp_path, arch, method):
     prepared, head = train_save_reload(arch, method, tmp_path)
     start = count_parameters(prepared.model, head)
-    trained = prepared.counts_after_training(prepared.model) if prepared.counts_after_training else start
+    trained = prepared.after_training(prepared.model).counts if prepared.after_training else start
 
     base, head = tiny_classifier(arch)
     planned = METHODS[method].prepare(base, context(method, head, None, dry_run=True))

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balora.config import bookkeeping_settings
 from balora.errors import UserError
 from balora.results import read_results_file
 
 # Settings that do not make two runs different configurations.
-NOT_CONFIGURATION = {"experiment_name", "seed", "results_dir", "overwrite", "resume", "num_workers", "report_to",
-                     "data_dir", "eval_batch_size", "max_trainable_parameters"}
+NOT_CONFIGURATION = bookkeeping_settings() | {"seed"}  # runs differing only in these are pooled
 
 
 @dataclass

@@ -44,6 +44,14 @@ class MethodContext:
         return self.options[cls]
 
 
+@dataclass(frozen=True)
+class AfterTraining:
+    """The counts of the trained model and the method's summary fields that only training decides."""
+
+    counts: ParameterCounts
+    summary: dict[str, Any] = field(default_factory=dict)  # added to results_final.json's method_summary
+
+
 @dataclass
 class PreparedModel:
     model: nn.Module
@@ -51,9 +59,9 @@ class PreparedModel:
     artifacts: dict[str, Any] = field(default_factory=dict)  # file name -> JSON written to the experiment folder
     phase_seconds: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)  # extra fields for results_final.json
-    # Counts of the trained model when its trainable parameters are not what it keeps: AdaLoRA
-    # saves only its unmasked ranks, and a growing adapter peaks above its starting size.
-    counts_after_training: Callable[[nn.Module], ParameterCounts] | None = None
+    # What training made of the model, when its trainable parameters are not what it keeps:
+    # AdaLoRA saves only its unmasked ranks, and a growing adapter peaks above its starting size.
+    after_training: Callable[[nn.Module], AfterTraining] | None = None
     # What a run will report, from the counts of the model as prepared (`balora count`): AdaLoRA
     # keeps about target_r of the init_r ranks it holds; a growing adapter may reach its maximum.
     planned_counts: Callable[[ParameterCounts], ParameterCounts] | None = None

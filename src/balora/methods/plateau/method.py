@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import os
 
 from torch import nn
 
 from balora.counting import count_parameters, lora_parameter_count
 from balora.errors import UserError
-from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.base import AfterTraining, MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 from balora.methods.plateau.callback import PlateauGrowth
 from balora.methods.plateau.config import DEFAULT_CHECK_STEPS, PlateauOptions
+from balora.processes import this_process
 
 
 def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, options = ctx.option(LoraOptions), ctx.option(PlateauOptions)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if this_process().world_size > 1:
         raise UserError("--peft_method plateau_lora runs in one process only: growing parameters under "
                         "DistributedDataParallel is not supported")
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
@@ -42,14 +42,14 @@ def prepare_plateau_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
                "growths": state["growths"],
                **target_summary(shapes, dict.fromkeys(shapes, rank))}
 
-    def counts_after_training(trained: nn.Module):
+    def after_training(trained: nn.Module) -> AfterTraining:
         now = count_parameters(trained, ctx.head_modules)
         final_rank = trained.peft_config[trained.active_adapter].r
-        summary.update(final_rank=final_rank, rank_pattern=dict.fromkeys(shapes, final_rank))
-        return now.with_adapter(now.adapter, max(state["peak_adapter"], now.adapter))
+        return AfterTraining(now.with_adapter(now.adapter, max(state["peak_adapter"], now.adapter)),
+                             {"final_rank": final_rank, "rank_pattern": dict.fromkeys(shapes, final_rank)})
 
     callback = PlateauGrowth(options, check_steps, state, ctx.validation_dataset, ctx.collator, ctx.head_modules,
                              ctx.record, ctx.say, ctx.config.seed)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary, resume_state=lambda: state,
-                         counts_after_training=counts_after_training,
+                         after_training=after_training,
                          planned_counts=lambda held: held.with_adapter(held.adapter, most))
