@@ -34,6 +34,7 @@ from balora.metrics import SCALAR_METRICS, classification_metrics
 from balora.modeling import (LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer,
                              training_device)
 from balora.quantization import QuantizationOptions, quantization_summary
+from balora.record import ResultsRecord
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.batching import by_length, in_original_order
 from balora.training.callbacks import (EpochReport, LossWatch, MethodState, TrainingClock, peak_memory_mb,
@@ -241,44 +242,44 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     say(f"Test accuracy: {100 * test_metrics['accuracy']:.2f}%"
         + (f", test {spec.metric}: {test_metrics[spec.metric]:.4f}" if spec.metric != "accuracy" else ""))
 
-    results = {
-        "experiment_name": config.experiment_name,
-        "status": "completed",
-        "method": method.name,
-        "dataset": spec.name,
-        "model_name_or_path": config.model_name_or_path,
-        "seed": config.seed,
-        "headline_metric": spec.metric,
-        "metrics": {"validation": val_metrics, "test": test_metrics},
-        "best_epoch": best["epoch"],
-        "best_step": best["step"],
-        "parameters": counts.as_dict(),
-        "data": {"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
-                 "label_names": list(spec.label_names)},
-        "timing": {"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
-                   "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
-                   "optimizer_steps": trainer.state.global_step},
-        "peak_memory": peak_memory_mb(),
-        "runtime": runtime,
-        "method_summary": {**prepared.summary, **trained.summary},
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "config": settings,
-    }
+    record = ResultsRecord(
+        experiment_name=config.experiment_name,
+        status="completed",
+        method=method.name,
+        dataset=spec.name,
+        model_name_or_path=config.model_name_or_path,
+        seed=config.seed,
+        headline_metric=spec.metric,
+        metrics={"validation": val_metrics, "test": test_metrics},
+        best_epoch=best["epoch"],
+        best_step=best["step"],
+        parameters=counts.as_dict(),
+        data={"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
+              "label_names": list(spec.label_names)},
+        timing={"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
+                "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
+                "optimizer_steps": trainer.state.global_step},
+        peak_memory=peak_memory_mb(),
+        runtime=runtime,
+        method_summary={**prepared.summary, **trained.summary},
+        versions=library_versions(),
+        git_commit=git_commit(),
+        config=settings,
+    )
     if is_main_process():
         staged = experiment.path / "model_checkpoint.tmp"
         shutil.rmtree(staged, ignore_errors=True)
         prepared.save_model(trainer.model, str(staged))
         inputs.tokenizer.save_pretrained(str(staged))
-        results["memory"] = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
+        record.memory = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
                                            quantization_summary(options.get(QuantizationOptions)))
-        say(memory_line(results["memory"]))
+        say(memory_line(record.memory))
         name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
         save_predictions(experiment.file("test_predictions.csv"), test_labels, test_logits)
-        experiment.write_json("results_final.json", results)
+        experiment.write_json("results_final.json", record.as_dict())
         shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
         experiment.set_status("completed")
     say(f"Results: {experiment.path}")
-    return results
+    return record.as_dict()
