@@ -23,6 +23,7 @@ from pathlib import Path
 from balora.config import TrainConfig
 from balora.console import Console
 from balora.methods import build_options
+from balora.record import ResultsRecord
 from balora.train import train
 
 TARGET_OVERHEAD = 0.03
@@ -95,10 +96,11 @@ def main() -> int:
                  ba_lora_use_warmstart=True, param_budget=75_000)
 
     step_per_example = train_step_seconds_per_example(args)
-    lt, bt = lora["timing"], ba["timing"]
+    lora, ba = ResultsRecord.from_dict(lora), ResultsRecord.from_dict(ba)
+    lt, bt = lora.timing, ba.timing
     phases = bt["importance_seconds"] + bt["allocation_seconds"] + bt.get("warmstart_seconds", 0.0)
-    examples_trained = lora["data"]["sizes"]["train"] * args.epochs
-    importance_per_example = bt["importance_seconds"] / min(args.gradient_samples, ba["data"]["sizes"]["train"])
+    examples_trained = lora.data["sizes"]["train"] * args.epochs
+    importance_per_example = bt["importance_seconds"] / min(args.gradient_samples, ba.data["sizes"]["train"])
     protocol_train = step_per_example * SST2_TRAIN_AFTER_CARVING * PROTOCOL_EPOCHS
     figures = {
         "examples_trained": examples_trained,

@@ -103,12 +103,15 @@ def balora_command(args, name: str) -> list[str]:
             + shlex.split(args.balora_args))
 
 
-def balora_figures(results: dict) -> dict:
-    timing, sizes = results["timing"], results["data"]["sizes"]
-    evals = [json.loads(line) for line in (Path(results["_dir"]) / "metrics.jsonl").read_text().splitlines()]
+def balora_figures(results_dir: Path) -> dict:
+    from balora.record import read_results_record  # the hand-written script's process imports nothing of balora
+
+    results = read_results_record(results_dir / "results_final.json")
+    timing, sizes = results.timing, results.data["sizes"]
+    evals = [json.loads(line) for line in (results_dir / "metrics.jsonl").read_text().splitlines()]
     eval_runtimes = [e["runtime"] for e in evals if e.get("type") == "eval" and "runtime" in e]
-    return {"validation_accuracy": results["metrics"]["validation"]["accuracy"],
-            "train_examples_per_s": sizes["train"] * results["config"]["epochs"]
+    return {"validation_accuracy": results.validation("accuracy"),
+            "train_examples_per_s": sizes["train"] * results.config["epochs"]
             / (timing["train_seconds"] - sum(eval_runtimes)),  # the training clock includes validation
             "test_examples_per_s": sizes["test"] / timing["eval_seconds"],
             "validation_examples_per_s": sizes["validation"] / statistics.median(eval_runtimes)}
@@ -163,8 +166,7 @@ def main() -> None:
                 name = f"speed_round{round_}"
                 walls[who].append(timed(balora_command(args, name), balora_env))
                 results_dir = args.out / "balora" / name
-                results = json.loads((results_dir / "results_final.json").read_text())
-                figures[who].append(balora_figures({**results, "_dir": str(results_dir)}))
+                figures[who].append(balora_figures(results_dir))
             shown = {k: round(v, 4) for k, v in figures[who][-1].items()}
             print(f"round {round_ + 1} {who:12s} {walls[who][-1]:7.1f} s  (load average before: {load:.1f}) {shown}",
                   flush=True)

@@ -26,9 +26,19 @@ def rows():
             yield f"| `--{field.name}` | {default} | {scope} | {field.metadata['help']} |"
 
 
+def per_method_rows():
+    """A shared flag whose meaning depends on the method: each method's own help text for it."""
+    for method in METHODS.values():
+        for name, text in method.flag_help.items():
+            yield f"| `--{name}` | {method.name} | {text} |"
+
+
 def flags_markdown() -> str:
     table = "\n".join(["| flag | default | methods | meaning |", "|---|---|---|---|", *rows()])
-    return f"{HEADER}\n{table}\n"
+    per_method = "\n".join(["| flag | method | what it means for that method |", "|---|---|---|",
+                            *per_method_rows()])
+    return (f"{HEADER}\n{table}\n\n## Shared flags, method by method\n\n"
+            f"`balora train --peft_method X --help` shows these texts for X.\n\n{per_method}\n")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,12 @@ def run_cli(capsys, args):
     (["--nonsense_flag", "1"], "unrecognized arguments: --nonsense_flag 1"),
     (["--param_budget", "5000"], "--param_budget does not apply to --peft_method lora (methods that read it: ba_lora"),
     (["--peft_method", "full", "--lora_r", "4"], "--lora_r does not apply to --peft_method full"),
+    (["--peft_method", "ba_lora", "--lora_r", "16"],
+     "--lora_r does not apply to --peft_method ba_lora (methods that read it: lora, layerwise, plateau_lora, pissa, "
+     "lora_ga, eva, dora)"),
+    (["--peft_method", "ba_lora", "--lora_r", "8"], "--lora_r does not apply to --peft_method ba_lora"),  # at its default too
+    (["--peft_method", "adalora", "--use_rslora"], "--use_rslora does not apply to --peft_method adalora"),
+    (["--peft_method=adalora", "--use_rslora"], "--use_rslora does not apply to --peft_method adalora"),
 ])
 def test_bad_flags(capsys, tmp_path, extra, message):
     code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path), *extra])
@@ -77,14 +83,38 @@ def test_hub_unreachable_without_local_data(capsys, tmp_path, monkeypatch):
 
 
 def test_module_entry_point_and_help():
-    out = subprocess.run([sys.executable, "-m", "balora", "train", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "balora", "train", "--peft_method", "adalora", "--help"],
+                         capture_output=True, text=True)
     assert out.returncode == 0
-    for flag in ("--experiment_name", "--lora_target_modules", "--freeze_layers", "--warmup_ratio", "--resume"):
+    for flag in ("--experiment_name", "--lora_target_modules", "--adalora_tinit", "--warmup_ratio", "--resume"):
         assert flag in out.stdout
     assert "10% of all steps" in out.stdout  # a percent sign in a help text (argparse formats help with %)
     bad = subprocess.run([sys.executable, "-m", "balora", "train", "--experiment_name", "x", "--epochs", "-1"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --epochs: must be a positive number (got -1)"
+
+
+def help_of(capsys, *args) -> str:
+    with pytest.raises(SystemExit):
+        main(["train", *args, "--help"])
+    return capsys.readouterr().out
+
+
+def test_a_methods_help_shows_its_flags_only_with_its_own_help_texts(capsys):
+    from balora.methods import METHODS
+
+    plain = help_of(capsys)  # the default method, lora
+    assert "--lora_r" in plain and "--freeze_layers" not in plain and "--param_budget" not in plain
+    assert "--peft_method METHOD --help" in plain
+    for name, method in METHODS.items():
+        text = help_of(capsys, "--peft_method", name)
+        own = {f for cls in method.option_classes for f in cls.__dataclass_fields__}
+        every = {f for m in METHODS.values() for cls in m.option_classes for f in cls.__dataclass_fields__}
+        assert all(f"--{flag} " in text or f"--{flag}\n" in text for flag in own), name
+        assert not [flag for flag in every - own if f"--{flag} " in text or f"--{flag}\n" in text], name
+    layerwise = " ".join(help_of(capsys, "--peft_method", "layerwise").split())
+    assert "Reference rank: every module is scaled like uniform LoRA at this rank" in layerwise
+    assert "LoRA rank of every target module" in " ".join(help_of(capsys, "--peft_method", "lora").split())
 
 
 @pytest.mark.parametrize("frame, message", [

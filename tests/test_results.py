@@ -47,3 +47,29 @@ def test_a_failed_experiment_is_not_resumed(tmp_path):
         experiment.check_can_start(overwrite=False, resume=True, config={})
     assert experiment.check_can_start(overwrite=True, resume=False, config={}) == "overwrite"
     assert json.loads((tmp_path / "exp" / "status.json").read_text())["status"] == "failed"
+
+
+def test_a_resume_may_change_bookkeeping_settings_only(tmp_path):
+    import dataclasses
+
+    from balora.config import TrainConfig, bookkeeping_settings
+
+    settings = dataclasses.asdict(TrainConfig(experiment_name="x"))
+    experiment = ExperimentDir(tmp_path, "x")
+    experiment.start("new", settings)
+    experiment.set_status("interrupted")
+    changed = {**settings, "eval_batch_size": 8, "num_workers": 2, "data_dir": "elsewhere", "report_to": "tensorboard"}
+    assert {"eval_batch_size", "data_dir", "report_to", "num_workers"} <= bookkeeping_settings("runtime")
+    assert experiment.check_can_start(False, True, changed) == "resume"
+    with pytest.raises(UserError, match="settings differ from the interrupted run: learning_rate"):
+        experiment.check_can_start(False, True, {**changed, "learning_rate": 1e-3})
+
+
+def test_compare_and_the_study_derive_what_they_ignore_from_the_bookkeeping_marker():
+    from balora.analysis.collect import NOT_CONFIGURATION
+    from balora.config import bookkeeping_settings
+    from balora.study.studyfile import STUDY_OWNED_SETTINGS
+
+    assert NOT_CONFIGURATION == bookkeeping_settings() | {"seed"}
+    assert STUDY_OWNED_SETTINGS == bookkeeping_settings("run") | {"seed", "dataset"}
+    assert "eval_batch_size" in NOT_CONFIGURATION and "learning_rate" not in NOT_CONFIGURATION

@@ -46,11 +46,13 @@ def add_field_flag(parser: argparse.ArgumentParser, name: str, annotation, defau
         parser.add_argument(flag, type=annotation, default=default, required=required, help=help + shown)
 
 
-def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type) -> None:
+def add_dataclass_flags(parser: argparse.ArgumentParser, cls: type, help_for: dict[str, str] | None = None) -> None:
+    """One flag per field; ``help_for``: a method's own help for some of them (what the flag does for it)."""
     hints = typing.get_type_hints(cls)
     group = parser.add_argument_group((cls.__doc__ or cls.__name__).strip().splitlines()[0])
     for field in dataclasses.fields(cls):
-        add_field_flag(group, field.name, hints[field.name], field.default, field.metadata.get("help", ""),
+        help = (help_for or {}).get(field.name, field.metadata.get("help", ""))
+        add_field_flag(group, field.name, hints[field.name], field.default, help,
                        required=field.metadata.get("required", False))
 
 
@@ -71,9 +73,12 @@ def docstring_params(func) -> dict[str, str]:
     return helps
 
 
-def build_command_parser(subparsers, name: str, func, option_classes: list[type]):
+def build_command_parser(subparsers, name: str, func, method):
     doc = inspect.getdoc(func) or ""
-    parser = subparsers.add_parser(name, help=doc.splitlines()[0] if doc else None,
+    takes_method = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(func).parameters.values())
+    epilog = (f"Method flags shown: those of --peft_method {method.name}; `balora {name} --peft_method METHOD "
+              "--help` lists another method's (see `balora methods`).") if takes_method else None
+    parser = subparsers.add_parser(name, help=doc.splitlines()[0] if doc else None, epilog=epilog,
                                    description=doc.split("\nArgs:")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     hints = typing.get_type_hints(func)
     helps = docstring_params(func)
@@ -81,8 +86,8 @@ def build_command_parser(subparsers, name: str, func, option_classes: list[type]
         if param.kind is param.POSITIONAL_ONLY:
             parser.add_argument(param.name, metavar=param.name.upper(), help=helps.get(param.name, ""))
         elif param.kind is param.VAR_KEYWORD:
-            for cls in option_classes:
-                add_dataclass_flags(parser, cls)
+            for cls in method.option_classes:
+                add_dataclass_flags(parser, cls, method.flag_help)
         elif dataclasses.is_dataclass(hints.get(param.name)):
             add_dataclass_flags(parser, hints[param.name])
         else:
@@ -92,15 +97,15 @@ def build_command_parser(subparsers, name: str, func, option_classes: list[type]
     return parser
 
 
-def build_parsers(subparsers, commands: dict, option_classes: list[type], prefix: str = "command") -> None:
+def build_parsers(subparsers, commands: dict, method, prefix: str = "command") -> None:
     """A command is a function, or a mapping of sub-command names to functions (`balora plot ranks`)."""
     for name, entry in commands.items():
         if isinstance(entry, dict):
             group = subparsers.add_parser(name, help=f"{name}: {', '.join(entry)}")
             inner = group.add_subparsers(dest=f"{prefix}_{name}", metavar="SUBCOMMAND", parser_class=OneLineParser)
-            build_parsers(inner, entry, option_classes, f"{prefix}_{name}")
+            build_parsers(inner, entry, method, f"{prefix}_{name}")
         else:
-            build_command_parser(subparsers, name, func=entry, option_classes=option_classes)
+            build_command_parser(subparsers, name, func=entry, method=method)
 
 
 def chosen_command(commands: dict, namespace: argparse.Namespace, prefix: str = "command"):
@@ -153,16 +158,33 @@ def quiet_libraries() -> None:
     datasets.logging.set_verbosity_error()
 
 
+def named_method(argv: list[str]) -> str:
+    """--peft_method is read first: it decides which method flags exist."""
+    from balora.config import TrainConfig
+
+    for i, word in enumerate(argv):
+        if word == "--peft_method" and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith("--peft_method="):
+            return word.split("=", 1)[1]
+    return TrainConfig.__dataclass_fields__["peft_method"].default
+
+
 def main(argv: list[str] | None = None) -> int:
     from balora.commands import COMMANDS
-    from balora.methods import all_option_classes
+    from balora.methods import get_method, refuse_flags_of_other_methods
 
-    option_classes = all_option_classes()
-    parser = OneLineParser(prog="balora", description="Budget-aware parameter-efficient fine-tuning.")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
-    build_parsers(subparsers, COMMANDS, option_classes)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        namespace = parser.parse_args(argv)
+        method = get_method(named_method(argv))
+        option_classes = list(method.option_classes)
+        parser = OneLineParser(prog="balora", description="Budget-aware parameter-efficient fine-tuning.")
+        subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+        build_parsers(subparsers, COMMANDS, method)
+        namespace, unknown = parser.parse_known_args(argv)
+        if unknown:
+            refuse_flags_of_other_methods(method, unknown)
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         func = chosen_command(COMMANDS, namespace)
         if func is None:
             innermost_parser(parser, namespace).print_help()

@@ -239,7 +239,7 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
 
     from balora.analysis.plots import read_curves, training_curves
     from balora.errors import UserError
-    from balora.results import read_results_file
+    from balora.record import read_results_record
 
     curves = []
     for experiment in experiments:
@@ -247,7 +247,7 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
         if not (path / "config.json").exists():
             raise UserError(f"--experiments: no experiment {experiment!r} (looked in {path})")
         final = path / "results_final.json"
-        metric = read_results_file(final)["headline_metric"] if final.exists() else "accuracy"
+        metric = read_results_record(final).headline_metric if final.exists() else "accuracy"
         curves.append((path.name, *read_curves(path), metric))
     print(f"wrote {training_curves(curves, output)}")
 

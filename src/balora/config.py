@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from balora.errors import ConfigError
 
@@ -18,6 +18,19 @@ DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 def setting(default, help: str, **extra):
     """A dataclass field whose help text is shown by ``--help``."""
     return field(default=default, metadata={"help": help, **extra})
+
+
+# Settings that are bookkeeping, not configuration: they change where a run is written or how it
+# runs and reports, never what is trained or measured. "run": they name and control this run (a
+# study sets them itself); "runtime": how it runs (workers, evaluation batches, tracker, caps).
+# A --resume may change them, compare pools runs that differ only in them.
+BOOKKEEPING_KINDS = ("run", "runtime")
+
+
+def bookkeeping_settings(*kinds: str) -> frozenset[str]:
+    """TrainConfig's settings marked bookkeeping (of these kinds; default: every kind)."""
+    kinds = kinds or BOOKKEEPING_KINDS
+    return frozenset(f.name for f in fields(TrainConfig) if f.metadata.get("bookkeeping") in kinds)
 
 
 def require_positive(name: str, value, allow_none: bool = False) -> None:
@@ -44,8 +57,8 @@ class TrainConfig:
     """Experiment: data, model, optimisation and bookkeeping (every method)"""
 
     experiment_name: str = setting(
-        None, "Name of the experiment; results go to <results_dir>/<experiment_name>/.", required=True
-    )
+        None, "Name of the experiment; results go to <results_dir>/<experiment_name>/.", required=True,
+        bookkeeping="run")
     dataset: str = setting("sst2", "Dataset name (see `balora datasets`), or `csv` with --train_file.")
     peft_method: str = setting("lora", "Fine-tuning method (see `balora methods`).")
     model_name_or_path: str = setting(
@@ -56,7 +69,7 @@ class TrainConfig:
     data_dir: str | None = setting(
         None,
         "Folder with <name>_dataset/<name>_<split>.csv files. Falls back to $BALORA_DATA_DIR, "
-        "then to the Hugging Face Hub.",
+        "then to the Hugging Face Hub.", bookkeeping="runtime",
     )
     train_file: str | None = setting(None, "`csv` dataset: path of the training CSV.")
     validation_file: str | None = setting(
@@ -80,7 +93,7 @@ class TrainConfig:
     max_length: int = setting(128, "Truncate inputs to this many tokens (batches are padded dynamically).")
     epochs: int = setting(3, "Number of training epochs.")
     batch_size: int = setting(32, "Training batch size per device.")
-    eval_batch_size: int = setting(64, "Evaluation batch size per device.")
+    eval_batch_size: int = setting(64, "Evaluation batch size per device.", bookkeeping="runtime")
     learning_rate: float = setting(5e-4, "Peak learning rate (linear warm-up, then linear decay).")
     weight_decay: float = setting(0.01, "AdamW weight decay.")
     warmup_ratio: float = setting(0.1, "Fraction of optimizer steps spent warming the learning rate up.")
@@ -92,20 +105,22 @@ class TrainConfig:
     )
     max_trainable_parameters: int | None = setting(
         None, "Refuse, before training, a configuration whose trainable parameters (adapter at its peak + head) "
-        "exceed this."
+        "exceed this.", bookkeeping="runtime"
     )
     seed: int = setting(42, "Random seed (model init, k-shot draw, data order).")
-    num_workers: int = setting(0, "DataLoader worker processes.")
+    num_workers: int = setting(0, "DataLoader worker processes.", bookkeeping="runtime")
     precision: str = setting(
         "auto",
         "Number format of training and evaluation: auto = bf16 autocast where the hardware computes bf16 "
         "natively (AVX-512 BF16 / AMX CPUs, recent GPUs), else fp32; fp32; bf16 or fp16 autocast (fp16 needs a "
         "CUDA GPU). Weights, the saved adapter and the optimizer state stay fp32 either way.",
     )
-    results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.")
-    report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard or mlflow.")
-    overwrite: bool = setting(False, "Replace a finished or interrupted experiment of the same name.")
-    resume: bool = setting(False, "Continue an interrupted experiment from its last checkpoint.")
+    results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.", bookkeeping="run")
+    report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard or mlflow.",
+                             bookkeeping="runtime")
+    overwrite: bool = setting(False, "Replace a finished or interrupted experiment of the same name.",
+                              bookkeeping="run")
+    resume: bool = setting(False, "Continue an interrupted experiment from its last checkpoint.", bookkeeping="run")
 
     def __post_init__(self) -> None:
         if not self.experiment_name:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
+from balora.processes import is_main_process
 
 
 class Console:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,5 +213,7 @@ def linear_shape(module: nn.Module) -> tuple[int, int]:
 def training_device() -> torch.device:
     """The device the Trainer will train on: this process's GPU under torchrun, else the CPU."""
     if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        from balora.processes import this_process
+
+        return torch.device("cuda", this_process().local_rank)
     return torch.device("cpu")

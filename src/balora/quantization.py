@@ -24,7 +24,7 @@ BITSANDBYTES_REQUIREMENT = "bitsandbytes>=0.47"
 
 @dataclass
 class QuantizationOptions:
-    """Quantized base model, QLoRA-style (lora, ba_lora, adalora, layerwise, plateau_lora)"""
+    """Quantized base model, QLoRA-style"""
 
     quantization: str = setting(
         "none", "Load the frozen base's linear layers in 4-bit (nf4, fp4) or 8-bit (int8 = LLM.int8) through "

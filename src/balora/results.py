@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from balora.config import bookkeeping_settings
 from balora.errors import UserError
 
-# Settings that may differ between an interrupted run and its --resume.
-RESUME_INSENSITIVE = {"resume", "overwrite", "num_workers", "report_to", "max_trainable_parameters"}
+# Settings that may differ between an interrupted run and its --resume: the bookkeeping ones.
+RESUME_INSENSITIVE = bookkeeping_settings()
 
 
 def process_umask() -> int:

@@ -28,30 +28,25 @@ from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method
+from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.metrics import SCALAR_METRICS, classification_metrics
 from balora.modeling import (LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer,
                              training_device)
 from balora.quantization import QuantizationOptions, quantization_summary
+from balora.record import ResultsRecord
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.training.batching import by_length, in_original_order
-from balora.training.callbacks import EpochReport, LossWatch, TrainingClock, peak_memory_mb
+from balora.training.callbacks import (EpochReport, LossWatch, MethodState, TrainingClock, peak_memory_mb,
+                                      read_method_state)
 from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
-
-_PIPELINE_FILES = {"config.json", "status.json", "results_final.json"}
-
 
 def resolved_settings(config: TrainConfig, options: dict[type, object]) -> dict:
     settings = dataclasses.asdict(config)
     for option in options.values():
         settings.update(dataclasses.asdict(option))
     return settings
-
-
-def method_artifacts(experiment: ExperimentDir) -> dict:
-    """JSON files a method wrote in an earlier, interrupted run (e.g. BA-LoRA's rank allocation)."""
-    return {p.name: read_json(p) for p in experiment.path.glob("*.json") if p.name not in _PIPELINE_FILES}
 
 
 def save_predictions(path: Path, labels, logits) -> None:
@@ -79,12 +74,12 @@ def experiment_recorder(experiment: ExperimentDir):
     return lambda file_name, entry: experiment.append_record(entry, file_name)
 
 
-def final_counts(prepared, model, head_modules, at_start: ParameterCounts) -> ParameterCounts:
+def after_training(prepared, model, head_modules, at_start: ParameterCounts) -> AfterTraining:
     """What the trained model keeps; the peak is the most it held (never less than at the start)."""
-    if prepared.counts_after_training is not None:
-        return prepared.counts_after_training(model)
+    if prepared.after_training is not None:
+        return prepared.after_training(model)
     now = count_parameters(model, head_modules)
-    return now.with_adapter(now.adapter, max(now.adapter, at_start.adapter))
+    return AfterTraining(now.with_adapter(now.adapter, max(now.adapter, at_start.adapter)))
 
 
 def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None) -> dict:
@@ -197,8 +192,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
                             train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
                             collator=inputs.collator, say=say, record=experiment_recorder(experiment),
-                            resumed_artifacts=method_artifacts(experiment) if mode == "resume" else {},
-                            resume_checkpoint=resuming_from)
+                            resumed_state=read_method_state(resuming_from))
     prepared = method.prepare(loaded.model, context)
     counts = count_parameters(prepared.model, loaded.head_modules)
     say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
@@ -217,7 +211,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     test_sorted, test_order = by_length(tokenized["test"])
     trainer = build_trainer(prepared.model, config, experiment.checkpoints, {**tokenized, "validation": validation},
                             inputs.collator, inputs.tokenizer, spec.label_names, spec.metric,
-                            [loss_watch, report, clock, *prepared.callbacks])
+                            [loss_watch, report, clock, MethodState(prepared.resume_state), *prepared.callbacks])
     runtime = {"precision": resolve_precision(config.precision), "torch_threads": match_threads_to_cores(),
                "attention": getattr(loaded.model.config, "_attn_implementation", None)}
     say(f"Precision {runtime['precision']} (--precision {config.precision}), {runtime['torch_threads']} torch "
@@ -230,7 +224,8 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     finally:
         peak_training = peak.report()  # also stops the CPU sampler when training fails
     train_seconds = clock.seconds()
-    counts = final_counts(prepared, trainer.model, loaded.head_modules, counts)
+    trained = after_training(prepared, trainer.model, loaded.head_modules, counts)
+    counts = trained.counts
 
     # --- Test the kept model once; its validation scores were logged at its epoch.
     eval_started = time.perf_counter()
@@ -247,43 +242,44 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     say(f"Test accuracy: {100 * test_metrics['accuracy']:.2f}%"
         + (f", test {spec.metric}: {test_metrics[spec.metric]:.4f}" if spec.metric != "accuracy" else ""))
 
-    results = {
-        "experiment_name": config.experiment_name,
-        "status": "completed",
-        "method": method.name,
-        "dataset": spec.name,
-        "model_name_or_path": config.model_name_or_path,
-        "seed": config.seed,
-        "headline_metric": spec.metric,
-        "metrics": {"validation": val_metrics, "test": test_metrics},
-        "best_epoch": best["epoch"],
-        "best_step": best["step"],
-        "parameters": counts.as_dict(),
-        "data": {"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
-                 "label_names": list(spec.label_names)},
-        "timing": {"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
-                   "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
-                   "optimizer_steps": trainer.state.global_step},
-        "peak_memory": peak_memory_mb(),
-        "runtime": runtime,
-        "method_summary": prepared.summary,
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "config": settings,
-    }
+    record = ResultsRecord(
+        experiment_name=config.experiment_name,
+        status="completed",
+        method=method.name,
+        dataset=spec.name,
+        model_name_or_path=config.model_name_or_path,
+        seed=config.seed,
+        headline_metric=spec.metric,
+        metrics={"validation": val_metrics, "test": test_metrics},
+        best_epoch=best["epoch"],
+        best_step=best["step"],
+        parameters=counts.as_dict(),
+        data={"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
+              "label_names": list(spec.label_names)},
+        timing={"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
+                "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
+                "optimizer_steps": trainer.state.global_step},
+        peak_memory=peak_memory_mb(),
+        runtime=runtime,
+        method_summary={**prepared.summary, **trained.summary},
+        versions=library_versions(),
+        git_commit=git_commit(),
+        config=settings,
+    )
     if is_main_process():
         staged = experiment.path / "model_checkpoint.tmp"
         shutil.rmtree(staged, ignore_errors=True)
-        trainer.save_model(str(staged))
-        results["memory"] = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
+        prepared.save_model(trainer.model, str(staged))
+        inputs.tokenizer.save_pretrained(str(staged))
+        record.memory = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
                                            quantization_summary(options.get(QuantizationOptions)))
-        say(memory_line(results["memory"]))
+        say(memory_line(record.memory))
         name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
         save_predictions(experiment.file("test_predictions.csv"), test_labels, test_logits)
-        experiment.write_json("results_final.json", results)
+        experiment.write_json("results_final.json", record.as_dict())
         shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
         experiment.set_status("completed")
     say(f"Results: {experiment.path}")
-    return results
+    return record.as_dict()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from balora.record import ResultsRecord
+
 
 def fake_run(results_dir: Path, name: str, method: str = "lora", seed: int = 42, accuracy: float = 0.8,
              adapter: int = 73728, dataset: str = "sst2", seconds: float = 100.0, **config) -> Path:
@@ -16,18 +18,17 @@ def fake_run(results_dir: Path, name: str, method: str = "lora", seed: int = 42,
     metrics = {"accuracy": accuracy, "f1_macro": accuracy - 0.01, "precision_macro": accuracy,
                "recall_macro": accuracy, "matthews_correlation": 2 * accuracy - 1}
     correct = round(100 * accuracy)
-    results = {
-        "experiment_name": name, "status": "completed", "method": method, "dataset": dataset, "seed": seed,
-        "headline_metric": "accuracy",
-        "metrics": {"validation": {**metrics, "loss": 0.5},
-                    "test": {**metrics, "confusion_matrix": [[correct // 2, 50 - correct // 2],
-                                                             [50 - (correct - correct // 2), correct - correct // 2]]}},
-        "parameters": {"adapter": adapter, "head": 770, "trainable": adapter + 770, "total": 22_000_000 + adapter,
-                       "peak_adapter": adapter},
-        "data": {"label_names": ["negative", "positive"]},
-        "timing": {"total_seconds": seconds},
-        "config": settings,
-    }
+    results = ResultsRecord(
+        experiment_name=name, method=method, dataset=dataset, seed=seed, headline_metric="accuracy",
+        metrics={"validation": {**metrics, "loss": 0.5},
+                 "test": {**metrics, "confusion_matrix": [[correct // 2, 50 - correct // 2],
+                                                          [50 - (correct - correct // 2), correct - correct // 2]]}},
+        parameters={"adapter": adapter, "head": 770, "trainable": adapter + 770, "total": 22_000_000 + adapter,
+                    "peak_adapter": adapter},
+        data={"label_names": ["negative", "positive"]},
+        timing={"total_seconds": seconds},
+        config=settings,
+    ).as_dict()
     (path / "results_final.json").write_text(json.dumps(results))
     (path / "config.json").write_text(json.dumps(settings))
     records = [{"type": "train", "step": s, "epoch": s / 10, "loss": 0.7 - 0.02 * s} for s in range(1, 21)]

@@ -59,3 +59,18 @@ def test_ag_news_sweeps_are_the_five_sweeps_under_the_cap():
     check_trainable_cap(plan)  # every configuration fits 1,000,000 trainable parameters
     value_r22 = next(g for g in plan.groups if g.phase == "dropout")
     assert value_r22.counts["trainable"] == 6 * 22 * (384 + 384) + 4 * 384 + 4  # MiniLM value r=22 + head
+
+
+def test_comparators_study_matches_every_method_to_the_budget_of_lora_r8():
+    plan = plan_study(parse_study(next(p for p in CONFIGS if p.name == "comparators.yaml")), StudyOptions())
+    assert {(g.dataset, g.train_samples) for g in plan.groups} == {("sst2", 500), ("ag_news", 250)}
+    assert {g.method for g in plan.groups} == {"lora", "ba_lora", "adalora", "eva", "pissa", "lora_ga", "dora"}
+    for group in plan.groups:
+        assert group.budget == 73_728 and group.seeds == (42, 43, 44) and len(group.learning_rates) >= 5
+        adapter = group.counts["adapter"]
+        if group.method == "adalora":  # rank granularity r(m+n+1): within 1% of the budget
+            assert abs(adapter - group.budget) <= 0.01 * group.budget
+        elif group.method == "dora":  # rank 7 and the magnitudes (12 x 384) fit; rank 8 would not
+            assert adapter == 7 * 12 * 768 + 12 * 384
+        else:
+            assert adapter == group.budget

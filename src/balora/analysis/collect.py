@@ -11,27 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balora.config import bookkeeping_settings
 from balora.errors import UserError
+from balora.record import ResultsRecord, read_results_record
 from balora.results import read_results_file
 
 # Settings that do not make two runs different configurations.
-NOT_CONFIGURATION = {"experiment_name", "seed", "results_dir", "overwrite", "resume", "num_workers", "report_to",
-                     "data_dir", "eval_batch_size", "max_trainable_parameters"}
+NOT_CONFIGURATION = bookkeeping_settings() | {"seed"}  # runs differing only in these are pooled
 
 
 @dataclass
 class Run:
     name: str
     path: Path
-    results: dict
+    results: ResultsRecord
 
     @property
     def config(self) -> dict:
-        return self.results["config"]
+        return self.results.config
 
     @property
     def seed(self) -> int:
-        return self.results["seed"]
+        return self.results.seed
 
 
 @dataclass
@@ -59,11 +60,11 @@ def load_run(results_dir: str | Path, name: str) -> Run:
         status_file = path / "status.json"
         status = read_results_file(status_file).get("status", "unknown") if status_file.exists() else "missing"
         raise UserError(f"experiment {path} has no results ({status}); finish it first or leave it out")
-    return Run(name, path, read_results_file(final))
+    return Run(name, path, read_results_record(final))
 
 
 def budget_of(run: Run) -> int:
-    return run.config.get("param_budget") or run.results["parameters"]["adapter"]
+    return run.config.get("param_budget") or run.results.parameters["adapter"]
 
 
 def configuration_key(run: Run) -> tuple:
@@ -74,8 +75,8 @@ def groups_from_runs(runs: list[Run]) -> list[RunGroup]:
     by_configuration: dict[tuple, list[Run]] = {}
     for run in runs:
         by_configuration.setdefault(configuration_key(run), []).append(run)
-    groups = [RunGroup(label=members[0].results["method"], dataset=members[0].results["dataset"],
-                       method=members[0].results["method"], train_samples=members[0].config.get("train_samples"),
+    groups = [RunGroup(label=members[0].results.method, dataset=members[0].results.dataset,
+                       method=members[0].results.method, train_samples=members[0].config.get("train_samples"),
                        budget=budget_of(members[0]), runs=members) for members in by_configuration.values()]
     for method in {g.method for g in groups}:
         same_method = [g for g in groups if g.method == method]

@@ -37,7 +37,7 @@ def rank_panels(groups: list[RunGroup]) -> list[tuple[str, object]]:
 
 
 def summed_confusion(group: RunGroup) -> list[list[int]]:
-    return np.sum([run.results["metrics"]["test"]["confusion_matrix"] for run in group.runs], axis=0).tolist()
+    return np.sum([run.results.test("confusion_matrix") for run in group.runs], axis=0).tolist()
 
 
 def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[Path]:
@@ -56,10 +56,10 @@ def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[P
     for group in groups:
         train, evals = plots.read_curves(group.first.path)
         curves.append((f"{group.label}, {group.dataset}" + (f", k={group.train_samples}" if group.train_samples else ""),
-                       train, evals, group.first.results["headline_metric"]))
+                       train, evals, group.first.results.headline_metric))
     written.append(plots.training_curves(curves, output_dir / "training_curves.png"))
     written.extend(sweep_figures(groups, output_dir))
     written.append(plots.confusion_matrices(
         [(_title(g).replace(f", seed {g.first.seed}", f", {len(g.runs)} seeds"), summed_confusion(g),
-          g.first.results["data"]["label_names"]) for g in groups], output_dir / "confusion_matrices.png"))
+          g.first.results.data["label_names"]) for g in groups], output_dir / "confusion_matrices.png"))
     return written

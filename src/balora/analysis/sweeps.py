@@ -79,7 +79,7 @@ def peak_values(group: RunGroup, metric: str) -> list[float]:
 
 def sweep_figure(family: SweepFamily, output: Path) -> Path:
     plt, sns = _pyplot()
-    metric = family.groups[0].first.results["headline_metric"]
+    metric = family.groups[0].first.results.headline_metric
     from matplotlib.ticker import MaxNLocator
 
     scale, metric_name = _scale(metric), METRIC_NAMES.get(metric, metric)

@@ -49,20 +49,20 @@ def lora_reference(group: RunGroup, groups: list[RunGroup]) -> RunGroup | None:
     if group.method == REFERENCE_METHOD or not group.budget:
         return None
     candidates = [g for g in groups if g.method == REFERENCE_METHOD and _same_setting(group, g)
-                  and abs(g.runs[0].results["parameters"]["adapter"] - group.budget) <= SAME_BUDGET_TOLERANCE * group.budget]
+                  and abs(g.runs[0].results.parameters["adapter"] - group.budget) <= SAME_BUDGET_TOLERANCE * group.budget]
     if not candidates:
         return None
-    return min(candidates, key=lambda g: (abs(g.runs[0].results["parameters"]["adapter"] - group.budget),
+    return min(candidates, key=lambda g: (abs(g.runs[0].results.parameters["adapter"] - group.budget),
                                           g.phase != group.phase))
 
 
 def test_metric(run, name: str) -> float:
-    return run.results["metrics"]["test"][name]
+    return run.results.test(name)
 
 
 def memory_columns(group: RunGroup) -> dict:
     """Base as loaded and adapter as saved (the first run's: equal over seeds), mean training peak; in MB."""
-    memories = [r.results.get("memory") for r in group.runs]
+    memories = [r.results.memory for r in group.runs]
     first = memories[0] or {}
     peaks = [m["peak_training_bytes"] for m in memories if m]
     return {"quantization": first.get("quantization"),
@@ -90,8 +90,8 @@ def peak_validation(run, metric: str) -> float | None:
 def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
     rows = []
     for group in groups:
-        headline = group.first.results["headline_metric"]
-        params = group.first.results["parameters"]
+        headline = group.first.results.headline_metric
+        params = group.first.results.parameters
         row = {"phase": group.phase, "dataset": group.dataset, "method": group.label, "peft_method": group.method,
                "train_samples": group.train_samples, "budget": group.budget, "adapter_params": params["adapter"],
                "peak_adapter_params": params.get("peak_adapter", params["adapter"]),
@@ -101,8 +101,8 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
         for metric in TABLE_METRICS:
             row[f"test_{metric}_mean"], row[f"test_{metric}_std"] = mean_and_std([test_metric(r, metric) for r in group.runs])
         row["validation_headline_mean"], row["validation_headline_std"] = mean_and_std(
-            [r.results["metrics"]["validation"][headline] for r in group.runs])
-        row["wall_seconds_mean"] = statistics.mean(r.results["timing"]["total_seconds"] for r in group.runs)
+            [r.results.validation(headline) for r in group.runs])
+        row["wall_seconds_mean"] = statistics.mean(r.results.timing["total_seconds"] for r in group.runs)
         reference = lora_reference(group, groups)
         row["lora_reference"] = reference.label if reference else None
         row["delta_vs_lora"] = row["delta_p_value"] = row["delta_pairs"] = None

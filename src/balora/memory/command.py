@@ -24,19 +24,21 @@ class MethodUnderTest:
 def parse_method_item(item: str) -> MethodUnderTest:
     """``"lora --quantization nf4 --lora_r 16"`` -> the method and its changed flags (checked as `balora train` does)."""
     from balora.cli import OneLineParser, add_dataclass_flags
-    from balora.methods import all_option_classes, check_options_apply, get_method
+    from balora.methods import get_method, refuse_flags_of_other_methods
 
     words = shlex.split(item)
     if not words:
         raise UserError("--methods: an empty method entry")
     method = get_method(words[0])
     parser = OneLineParser(prog=f"--methods {words[0]!r}", add_help=False)
-    classes = all_option_classes()
+    classes = method.option_classes
     for cls in classes:
         add_dataclass_flags(parser, cls)
-    namespace = parser.parse_args(words[1:])
+    namespace, unknown = parser.parse_known_args(words[1:])
+    if unknown:
+        refuse_flags_of_other_methods(method, unknown)
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     options = {cls: cls(**{f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)}) for cls in classes}
-    check_options_apply(method, options)
     changed = {f.name: getattr(options[cls], f.name) for cls in classes for f in dataclasses.fields(cls)
                if getattr(options[cls], f.name) != f.default}
     return MethodUnderTest(" ".join(words), method.name, changed)

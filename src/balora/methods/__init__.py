@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 from balora.errors import UserError
-from balora.methods.adalora import ADALORA
-from balora.methods.ba_lora import BA_LORA
 from balora.methods.base import Method, MethodContext, PreparedModel
-from balora.methods.finetune import FULL, PARTIAL
-from balora.methods.layerwise import LAYERWISE
-from balora.methods.lora import LORA
-from balora.methods.plateau import PLATEAU_LORA
 
-METHODS: dict[str, Method] = {method.name: method for method in (FULL, PARTIAL, LORA, BA_LORA, ADALORA, LAYERWISE, PLATEAU_LORA)}
+# One line per method: "module:Method object". A method's package __init__ is light (no torch or
+# PEFT), so reading the registry stays fast.
+REGISTRY = (
+    "balora.methods.finetune:FULL",
+    "balora.methods.finetune:PARTIAL",
+    "balora.methods.lora:LORA",
+    "balora.methods.ba_lora:BA_LORA",
+    "balora.methods.adalora:ADALORA",
+    "balora.methods.layerwise:LAYERWISE",
+    "balora.methods.plateau:PLATEAU_LORA",
+    "balora.methods.pissa:PISSA",
+    "balora.methods.lora_ga:LORA_GA",
+    "balora.methods.eva:EVA",
+    "balora.methods.dora:DORA",
+)
+
+
+def _load(entry: str) -> Method:
+    module, name = entry.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+METHODS: dict[str, Method] = {method.name: method for method in map(_load, REGISTRY)}
 
 
 def get_method(name: str) -> Method:
@@ -39,9 +56,24 @@ def check_options_apply(method: Method, options: dict[type, object]) -> None:
         default = cls()
         for name in (f.name for f in dataclasses.fields(cls)):
             if getattr(value, name) != getattr(default, name):
-                readers = [m.name for m in METHODS.values() if cls in m.option_classes]
                 raise UserError(f"--{name} does not apply to --peft_method {method.name} "
-                                f"(methods that read it: {', '.join(readers)})")
+                                f"(methods that read it: {', '.join(readers_of(name))})")
+
+
+def readers_of(name: str) -> list[str]:
+    """The methods that read a setting."""
+    return [m.name for m in METHODS.values()
+            if any(name in cls.__dataclass_fields__ for cls in m.option_classes)]
+
+
+def refuse_flags_of_other_methods(method: Method, words: list[str]) -> None:
+    """A flag another method reads, given to this one: one line naming the methods that read it
+    (given at its default too: the user meant it to do something)."""
+    for word in words:
+        name = word[2:].split("=", 1)[0] if word.startswith("--") else None
+        if name and readers_of(name):
+            raise UserError(f"--{name} does not apply to --peft_method {method.name} "
+                            f"(methods that read it: {', '.join(readers_of(name))})")
 
 
 def build_options(**settings) -> dict[type, object]:
@@ -58,4 +90,4 @@ def build_options(**settings) -> dict[type, object]:
 
 
 __all__ = ["METHODS", "Method", "MethodContext", "PreparedModel", "all_option_classes", "build_options",
-           "check_options_apply", "get_method"]
+           "check_options_apply", "get_method", "readers_of", "refuse_flags_of_other_methods"]

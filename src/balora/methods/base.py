@@ -35,12 +35,21 @@ class MethodContext:
     say: Callable[[str], None]  # print a line to the console and the training log
     validation_dataset: Any = None  # tokenised validation split
     record: Callable[[str, dict], None] = lambda file_name, entry: None  # append a JSON line to a file of the experiment
-    resumed_artifacts: dict[str, Any] = field(default_factory=dict)  # artifacts of the run being resumed
-    resume_checkpoint: str | None = None  # the Trainer checkpoint training resumes from
+    # What PreparedModel.resume_state returned when the checkpoint training resumes from was saved
+    # (None on a fresh start): the one way a method carries state across an interruption.
+    resumed_state: Any = None
     dry_run: bool = False  # build the model to count it (`balora count`): no data, no gradient passes
 
     def option(self, cls: type):
         return self.options[cls]
+
+
+@dataclass(frozen=True)
+class AfterTraining:
+    """The counts of the trained model and the method's summary fields that only training decides."""
+
+    counts: ParameterCounts
+    summary: dict[str, Any] = field(default_factory=dict)  # added to results_final.json's method_summary
 
 
 @dataclass
@@ -50,12 +59,27 @@ class PreparedModel:
     artifacts: dict[str, Any] = field(default_factory=dict)  # file name -> JSON written to the experiment folder
     phase_seconds: dict[str, float] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)  # extra fields for results_final.json
-    # Counts of the trained model when its trainable parameters are not what it keeps: AdaLoRA
-    # saves only its unmasked ranks, and a growing adapter peaks above its starting size.
-    counts_after_training: Callable[[nn.Module], ParameterCounts] | None = None
+    # What training made of the model, when its trainable parameters are not what it keeps:
+    # AdaLoRA saves only its unmasked ranks, and a growing adapter peaks above its starting size.
+    after_training: Callable[[nn.Module], AfterTraining] | None = None
     # What a run will report, from the counts of the model as prepared (`balora count`): AdaLoRA
     # keeps about target_r of the init_r ranks it holds; a growing adapter may reach its maximum.
     planned_counts: Callable[[ParameterCounts], ParameterCounts] | None = None
+    # Writes the trained adapter (+ head) to a folder, for methods whose trained weights are not
+    # what a plain reload needs: PiSSA and LoRA-GA changed the base weights, so they save the
+    # difference to their initial adapter as a plain LoRA adapter on the unmodified base.
+    save: Callable[[nn.Module, str], None] | None = None
+    # What to keep for --resume (plain values and tensors), called whenever the Trainer saves a
+    # checkpoint; the pipeline stores it with the checkpoint and hands it back to ``prepare``.
+    resume_state: Callable[[], Any] | None = None
+
+    def save_model(self, model: nn.Module, directory: str) -> None:
+        """The trained model as `peft.PeftModel.from_pretrained` (or transformers, for full
+        fine-tuning) reloads it on the unmodified base model."""
+        if self.save is not None:
+            self.save(model, directory)
+        else:
+            model.save_pretrained(directory)
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,8 @@ class Method:
     # the budget, for studies; None for methods with no budget to match (full, partial). The first
     # setting carries the budget; any further ones are defaults a study file may override.
     budget_settings: Callable[[int, int], dict] | None = None
+    # What a shared flag does for this method, where that differs from the flag's own help.
+    flag_help: dict[str, str] = field(default_factory=dict, compare=False)
 
     def prepare(self, model: nn.Module, ctx: MethodContext) -> PreparedModel:
         module, function = self.prepare_function.split(":")

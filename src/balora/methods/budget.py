@@ -9,10 +9,11 @@ from balora.config import require_positive, setting
 
 @dataclass
 class BudgetOptions:
-    """Parameter budget (ba_lora, adalora, layerwise)"""
+    """Parameter budget"""
 
     param_budget: int | None = setting(
-        None, "Adapter parameters to spend (default: what uniform LoRA at the base rank costs on the same modules)."
+        None, "Adapter parameters to spend; what a method does with them (and without them) is in its own help: "
+        "`balora train --peft_method METHOD --help`."
     )
 
     def __post_init__(self) -> None:

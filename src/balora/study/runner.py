@@ -19,7 +19,8 @@ from balora.console import Console
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentBusy, ExperimentLock
 from balora.methods import build_options
-from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json, read_results_file
+from balora.record import ResultsRecord, read_results_record
+from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json
 from balora.study.plan import Group, StudyPlan, select_learning_rate, split_settings
 
 
@@ -29,7 +30,7 @@ class Outcome:
 
     name: str
     status: str  # completed | failed | skipped (failed earlier; rerun with --retry_failed) | busy (another process)
-    results: dict | None = None
+    results: ResultsRecord | None = None
     error: str | None = None
     ran_now: bool = False
 
@@ -71,15 +72,15 @@ class StudyState:
                                           "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **merged})
 
 
-def validation_score(results: dict | None) -> float | None:
-    if not results or results.get("status") != "completed":
+def validation_score(results: ResultsRecord | None) -> float | None:
+    if not results or results.status != "completed":
         return None
-    return results["metrics"]["validation"][results["headline_metric"]]
+    return results.validation()
 
 
-def finished_results(plan: StudyPlan, name: str) -> dict | None:
+def finished_results(plan: StudyPlan, name: str) -> ResultsRecord | None:
     path = Path(plan.results_dir) / name / "results_final.json"
-    return read_json(path) if path.exists() else None
+    return read_results_record(path) if path.exists() else None
 
 
 def check_same_settings(name: str, saved: dict, wanted: dict) -> None:
@@ -119,12 +120,12 @@ def _run_locked(plan: StudyPlan, group: Group, name: str, learning_rate: float, 
         if status is not None and experiment.file("config.json").exists():
             check_same_settings(name, read_json(experiment.file("config.json")), resolved_settings(config, options))
         if status == "completed":
-            return Outcome(name, "completed", read_results_file(experiment.file("results_final.json")))
+            return Outcome(name, "completed", read_results_record(experiment.file("results_final.json")))
         if status == "failed" and not retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
         results = train(config, options, Console(quiet=True))
-        return Outcome(name, "completed", results, ran_now=True)
+        return Outcome(name, "completed", ResultsRecord.from_dict(results, name), ran_now=True)
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)
     except Exception as err:  # a bug in one experiment must not cost the rest of the study
@@ -182,7 +183,6 @@ def _describe(outcome: Outcome, seconds: float) -> str:
     if outcome.status != "completed":
         return f"{outcome.status}: {outcome.error}"
     results = outcome.results
-    metric = results["headline_metric"]
     how = f"done in {seconds:.0f} s" if outcome.ran_now else "already finished"
-    return (f"{how}: validation {metric} {results['metrics']['validation'][metric]:.4f}, "
-            f"test {metric} {results['metrics']['test'][metric]:.4f}")
+    return (f"{how}: validation {results.headline_metric} {results.validation():.4f}, "
+            f"test {results.headline_metric} {results.test():.4f}")

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from balora.config import bookkeeping_settings
 from balora.errors import UserError
 
 TOP_LEVEL_KEYS = {
@@ -36,7 +37,8 @@ PHASE_KEYS = {
 }
 METHOD_KEYS = {"peft_method", "learning_rates", "sweep"}  # sweep: see balora.study.sweeps
 # The study decides these for every experiment; a study file may not set them.
-STUDY_OWNED_SETTINGS = {"experiment_name", "results_dir", "seed", "dataset", "overwrite", "resume"}
+# (Its axes, seed and dataset, and the bookkeeping that names and controls each run.)
+STUDY_OWNED_SETTINGS = bookkeeping_settings("run") | {"seed", "dataset"}
 
 
 @dataclass

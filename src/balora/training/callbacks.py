@@ -153,3 +153,27 @@ def peak_memory_mb() -> dict[str, float]:
     if torch.cuda.is_available():
         peak["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return peak
+
+
+METHOD_STATE_FILE = "balora_method_state.pt"
+
+
+def read_method_state(checkpoint: str | Path | None):
+    """What a method kept for --resume when ``checkpoint`` was saved (None: nothing kept, or no checkpoint)."""
+    saved = Path(checkpoint) / METHOD_STATE_FILE if checkpoint else None
+    return torch.load(saved, weights_only=True) if saved is not None and saved.exists() else None
+
+
+class MethodState(TrainerCallback):
+    """The one way a method keeps state for --resume: whenever the Trainer saves a checkpoint,
+    what the method's ``resume_state()`` returns (plain values and tensors) is saved with it, and
+    a resumed run's ``prepare`` gets it back (MethodContext.resumed_state). It runs before the
+    method's own callbacks, so they may read the checkpoint being saved."""
+
+    def __init__(self, resume_state):
+        self.resume_state = resume_state
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if self.resume_state is not None and state.is_world_process_zero and checkpoint.is_dir():
+            torch.save(self.resume_state(), checkpoint / METHOD_STATE_FILE)

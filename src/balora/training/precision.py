@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 
 from balora.errors import UserError
+from balora.processes import this_process
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _NATIVE_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
@@ -54,7 +55,7 @@ def match_threads_to_cores() -> int:
     """One torch thread per core this process may run on (a taskset, a container's cpuset,
     torchrun's share), not per core of the machine: more threads than cores only contend."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))  # torchrun: processes share this machine's cores
+    local = this_process().local_world_size  # torchrun: processes share this machine's cores
     threads = max(1, cores // max(1, local))
     if "OMP_NUM_THREADS" not in os.environ:  # an explicit setting is the user's choice
         torch.set_num_threads(threads)

@@ -99,7 +99,7 @@ def test_resume_reuses_the_saved_allocation_and_reports_the_phases_that_ran_befo
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="ba_lora", resume=True,
                         method_settings=settings)
     assert results["method_summary"]["rank_pattern"] == {n: e["rank"] for n, e in saved["modules"].items()}
-    assert "rank allocation read from rank_allocation.json" in (tmp_path / "tiny" / "training_log.txt").read_text()
+    assert "rank allocation kept with the checkpoint" in (tmp_path / "tiny" / "training_log.txt").read_text()
     assert results["parameters"]["adapter"] == saved["allocated"]
     # phases 1-3 ran before the interruption: their cost and outcome stay in the results
     for phase in ("importance_seconds", "allocation_seconds", "warmstart_seconds"):

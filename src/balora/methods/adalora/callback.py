@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import torch
 from transformers import TrainerCallback
 
 from balora.methods.adalora.schedule import AdaLoraSchedule, adalora_schedule
-
-
-STATE_FILE = "adalora_state.pt"
 
 
 def ranks_from_pattern(rank_pattern: dict[str, list[bool]]) -> dict[str, int]:
@@ -33,8 +28,9 @@ class AdaLoraRankUpdate(TrainerCallback):
     """
 
     def __init__(self, schedule: AdaLoraSchedule, requested: tuple, record: Callable[[str, dict], None],
-                 say: Callable[[str], None]):
+                 say: Callable[[str], None], resumed_state: dict | None = None):
         self.schedule = schedule
+        self.resumed_state = resumed_state  # resume_state() as it was when the resumed checkpoint was saved
         self.requested = requested  # (tinit, tfinal, delta_t) as the user gave them (None = default)
         self.record = record
         self.say = say
@@ -60,13 +56,11 @@ class AdaLoraRankUpdate(TrainerCallback):
         config = self._config(model)
         config.total_step, config.tinit = self.schedule.total_step, self.schedule.tinit
         config.tfinal, config.deltaT = self.schedule.tfinal, self.schedule.delta_t
-        saved = Path(args.output_dir) / f"checkpoint-{state.global_step}" / STATE_FILE
-        if state.global_step > 0 and saved.exists():  # resuming: AdaLoRA's own state, as it was
+        if state.global_step > 0 and self.resumed_state is not None:  # resuming: AdaLoRA's own state, as it was
             allocator = model.base_model.rankallocator
-            adalora_state = torch.load(saved, weights_only=False)
-            config.rank_pattern = adalora_state["rank_pattern"]
+            config.rank_pattern = self.resumed_state["rank_pattern"]
             for name in ("ipt", "exp_avg_ipt", "exp_avg_unc"):
-                setattr(allocator, name, adalora_state[name])
+                setattr(allocator, name, self.resumed_state[name])
         if state.global_step == 0:
             ranks = {name.split(".lora_E")[0]: param.shape[0]
                      for name, param in model.base_model.model.named_parameters() if ".lora_E." in name}
@@ -87,12 +81,15 @@ class AdaLoraRankUpdate(TrainerCallback):
     def on_epoch_end(self, args, state, control, model=None, **kwargs):
         self._set_aside_pattern(state, control, model)
 
-    def on_save(self, args, state, control, model=None, **kwargs):
+    def resume_state(self, model) -> dict:
+        """AdaLoRA's own state (the pipeline keeps it with each checkpoint): the rank pattern and
+        the importance estimates, which the Trainer's checkpoint does not hold."""
         allocator = model.base_model.rankallocator
         pattern = self.set_aside[0] if self.set_aside is not None else self._config(model).rank_pattern
-        torch.save({"rank_pattern": pattern, "ipt": allocator.ipt, "exp_avg_ipt": allocator.exp_avg_ipt,
-                    "exp_avg_unc": allocator.exp_avg_unc},
-                   Path(args.output_dir) / f"checkpoint-{state.global_step}" / STATE_FILE)
+        return {"rank_pattern": pattern, "ipt": allocator.ipt, "exp_avg_ipt": allocator.exp_avg_ipt,
+                "exp_avg_unc": allocator.exp_avg_unc}
+
+    def on_save(self, args, state, control, model=None, **kwargs):
         # After the last save the Trainer reloads the best checkpoint, which holds all init_r
         # triplets: the pattern comes back once that is done (on_train_end).
         if state.global_step < state.max_steps:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 
 from peft import AdaLoraConfig, TaskType, get_peft_model
@@ -17,14 +16,20 @@ from balora.methods.adalora.schedule import (
     optimizer_steps,
     target_rank_for_budget,
 )
-from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.base import AfterTraining, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
 from balora.methods.lora.model import resolve_targets, target_summary
+from balora.processes import this_process
 
-# A module AdaLoRA pruned to rank 0 saves zero-sized tensors, which PEFT mistakes for unsharded
-# ZeRO-3/FSDP weights; the adapter is complete and reloads as saved.
-warnings.filterwarnings("ignore", message=r".*LoRA tensor\(s\) have invalid shape")
+
+
+def save_pruned(model: nn.Module, directory: str) -> None:
+    # A module AdaLoRA pruned to rank 0 saves zero-sized tensors, which PEFT mistakes for unsharded
+    # ZeRO-3/FSDP weights; the adapter is complete and reloads as saved.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*LoRA tensor\(s\) have invalid shape")
+        model.save_pretrained(directory)
 
 
 def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
@@ -34,9 +39,10 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     init_r = options.adalora_init_r
     target_r = options.adalora_target_r if budget is None else target_rank_for_budget(shapes, budget, init_r)
     # total_step must be known before training; the callback checks it against the Trainer's own count.
-    train_size = len(ctx.train_dataset) if ctx.train_dataset is not None else config.batch_size
+    # counting has no data: one batch stands in (the schedule changes no count)
+    train_size = config.batch_size if ctx.dry_run else len(ctx.train_dataset)
     total = optimizer_steps(train_size, config.batch_size, config.gradient_accumulation_steps, config.epochs,
-                            int(os.environ.get("WORLD_SIZE", "1")))
+                            this_process().world_size)
     requested = (options.adalora_tinit, options.adalora_tfinal, options.adalora_delta_t)
     schedule = adalora_schedule(total, *requested)
     peak = adalora_parameter_count(shapes, dict.fromkeys(shapes, init_r))
@@ -55,15 +61,16 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
                "expected_final_adapter_parameters": final, "schedule": vars(schedule),
                **target_summary(shapes, dict.fromkeys(shapes, init_r))}
 
-    def counts_after_training(trained: nn.Module):
+    def after_training(trained: nn.Module) -> AfterTraining:
         adalora = trained.base_model
         pattern = adalora.peft_config[adalora.trainable_adapter_name].rank_pattern
         ranks = ranks_from_pattern(pattern) if pattern else dict.fromkeys(shapes, init_r)
-        summary["final_rank_pattern"] = ranks
         held = count_parameters(trained, ctx.head_modules)
-        return held.with_adapter(adalora_parameter_count(shapes, ranks), peak)
+        return AfterTraining(held.with_adapter(adalora_parameter_count(shapes, ranks), peak),
+                             {"final_rank_pattern": ranks})
 
-    callback = AdaLoraRankUpdate(schedule, requested, ctx.record, ctx.say)
+    callback = AdaLoraRankUpdate(schedule, requested, ctx.record, ctx.say, ctx.resumed_state)
     return PreparedModel(peft_model, callbacks=[callback], summary=summary,
-                         counts_after_training=counts_after_training,
+                         after_training=after_training, save=save_pruned,
+                         resume_state=lambda: callback.resume_state(peft_model),
                          planned_counts=lambda held: held.with_adapter(final, held.adapter))

@@ -34,11 +34,10 @@ def weight_out_in(module: nn.Module) -> torch.Tensor:
 
 
 def _world() -> tuple[int, int]:
-    import torch.distributed as dist
+    """(rank, processes) of the group gradients are reduced over; (0, 1) without one."""
+    from balora.processes import process_group
 
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
+    return process_group() or (0, 1)
 
 
 def shard(indices: list[int]) -> list[int]:

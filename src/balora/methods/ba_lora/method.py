@@ -20,7 +20,7 @@ from balora.methods.ba_lora.importance import accumulate_gradients, importance_s
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, RsLoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
 from balora.training.callbacks import NonFiniteLoss
@@ -55,14 +55,14 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     device = training_device()
     model.to(device)
 
-    resumed = ctx.resumed_artifacts.get("rank_allocation.json")
+    resumed = (ctx.resumed_state or {}).get("rank_allocation")
     if resumed:  # the checkpoint holds the trained adapter; only the ranks are needed to rebuild it
         ranks = {name: entry["rank"] for name, entry in resumed["modules"].items()}
         # what phases 1-3 cost and did is part of this run's results, though they ran before the interruption
         seconds = dict(resumed.get("phase_seconds", {}))
         warm_start_summary = resumed.get("warm_start", {"requested": options.ba_lora_use_warmstart,
                                                         "not_recorded": "rank_allocation.json predates this field"})
-        say("Resuming: rank allocation read from rank_allocation.json; phases 1-3 skipped")
+        say("Resuming: rank allocation kept with the checkpoint; phases 1-3 skipped")
     elif ctx.dry_run:  # counting only: any importance gives the same total, so equal importance will do
         ranks = allocate_ranks(shapes, dict.fromkeys(shapes, 1.0), budget, options.min_rank, options.max_rank).ranks
         say("Ranks at equal importance; phase 1's gradients decide the real pattern, at the same total")
@@ -128,11 +128,14 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 
     say("[Phase 4/4] Train")
     active = {name: rank for name, rank in ranks.items() if rank > 0}
-    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, options.ba_lora_base_rank)
+    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, options.ba_lora_base_rank,
+                                        use_rslora=ctx.option(RsLoraOptions).use_rslora)
     if start.applied:
         load_into_peft(peft_model, start)
+    allocation = resumed or artifacts.get("rank_allocation.json")
     return PreparedModel(
         peft_model, artifacts=artifacts, phase_seconds=seconds,
+        resume_state=(lambda: {"rank_allocation": allocation}) if allocation else None,
         summary={"budget": budget, "allocated": lora_parameter_count(shapes, active),
                  **target_summary(shapes, ranks), "warm_start": warm_start_summary},
     )

@@ -16,7 +16,7 @@ from balora.methods.layerwise.schedules import (
     read_custom_ranks,
     rescale_to_budget,
 )
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import detect_all_block_modules, transformer_layers
 
@@ -37,12 +37,13 @@ def schedule_ranks(names: list[str], num_layers: int, schedule: RankScheduleOpti
 
 def prepare_layerwise(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, schedule = ctx.option(LoraOptions), ctx.option(RankScheduleOptions)
+    reference_rank = ctx.option(LoraRankOptions).lora_r
     budget = ctx.option(BudgetOptions).param_budget
     requested = lora.lora_target_modules
     if requested is None and schedule.rank_strategy == "attention_heavy":
         requested = detect_all_block_modules(model)  # the strategy compares attention with feed-forward
     shapes = resolve_targets(model, requested, ctx.head_modules)
-    strategy, ranks = schedule_ranks(list(shapes), len(transformer_layers(model)[1]), schedule, lora.lora_r)
+    strategy, ranks = schedule_ranks(list(shapes), len(transformer_layers(model)[1]), schedule, reference_rank)
     scheduled_cost = lora_parameter_count(shapes, ranks)
     if budget is not None:
         ranks = rescale_to_budget(shapes, ranks, budget).ranks
@@ -51,7 +52,8 @@ def prepare_layerwise(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     for line in ranks_by_layer(ranks):
         ctx.say(line)
     ctx.say(f"Total parameters: {allocated:,}" + (f" (budget {budget:,})" if budget else ""))
-    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, reference_rank=lora.lora_r)
+    peft_model = wrap_with_rank_pattern(model, ranks, ctx.head_modules, lora, reference_rank=reference_rank,
+                                        use_rslora=ctx.option(RsLoraOptions).use_rslora)
     return PreparedModel(peft_model, summary={
         "rank_strategy": strategy, "scheduled_parameters": scheduled_cost, "budget": budget,
         "allocated": allocated, **target_summary(shapes, ranks)})

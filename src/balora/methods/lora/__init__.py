@@ -2,8 +2,8 @@
 
 from balora.methods.base import Method
 from balora.methods.budget import uniform_rank_within
-from balora.methods.lora.config import LoraOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.quantization import QuantizationOptions
 
-LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraOptions, QuantizationOptions),
+LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraRankOptions, LoraOptions, RsLoraOptions, QuantizationOptions),
               "balora.methods.lora.method:prepare_lora", budget_settings=uniform_rank_within)

@@ -48,8 +48,7 @@ def anchored(module_name: str) -> str:
     return f"^{re.escape(module_name)}$"
 
 
-def wrap_with_lora(
-    model: nn.Module,
+def lora_config(
     target_names: list[str],
     head_modules: list[str],
     rank: int,
@@ -58,8 +57,11 @@ def wrap_with_lora(
     use_rslora: bool = False,
     rank_pattern: dict[str, int] | None = None,
     alpha_pattern: dict[str, float] | None = None,
-) -> nn.Module:
-    config = LoraConfig(
+    **variant,
+) -> LoraConfig:
+    """PEFT LoRA on exactly ``target_names``, the task head trained whole; ``variant``: further
+    LoraConfig fields of a LoRA variant (use_dora, init_lora_weights, eva_config, ...)."""
+    return LoraConfig(
         task_type=TaskType.SEQ_CLS,
         r=rank,
         lora_alpha=alpha,
@@ -69,12 +71,18 @@ def wrap_with_lora(
         use_rslora=use_rslora,
         rank_pattern=rank_pattern or {},
         alpha_pattern=alpha_pattern or {},
+        **variant,
     )
-    return get_peft_model(model, config)
+
+
+def wrap_with_lora(model: nn.Module, *args, **kwargs) -> nn.Module:
+    """``model`` wrapped in the LoRA of ``lora_config(*args, **kwargs)``."""
+    return get_peft_model(model, lora_config(*args, **kwargs))
 
 
 def wrap_with_rank_pattern(
-    model: nn.Module, ranks: dict[str, int], head_modules: list[str], lora: LoraOptions, reference_rank: int
+    model: nn.Module, ranks: dict[str, int], head_modules: list[str], lora: LoraOptions, reference_rank: int,
+    use_rslora: bool = False,
 ) -> nn.Module:
     """LoRA with one rank per module (rank 0 = not adapted; PEFT rejects rank 0).
 
@@ -82,11 +90,11 @@ def wrap_with_rank_pattern(
     unless rsLoRA, so methods that differ only in where ranks go are compared at the same step size.
     """
     active = {name: rank for name, rank in ranks.items() if rank > 0}
-    alpha_pattern = {} if lora.use_rslora else {
+    alpha_pattern = {} if use_rslora else {
         anchored(name): lora.lora_alpha * rank / reference_rank for name, rank in active.items()}
     return wrap_with_lora(
         model, list(active), head_modules, rank=reference_rank, alpha=lora.lora_alpha, dropout=lora.lora_dropout,
-        use_rslora=lora.use_rslora, rank_pattern={anchored(name): rank for name, rank in active.items()},
+        use_rslora=use_rslora, rank_pattern={anchored(name): rank for name, rank in active.items()},
         alpha_pattern=alpha_pattern)
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
@@ -14,8 +12,8 @@ from transformers import TrainerCallback
 from balora.counting import count_parameters
 from balora.methods.plateau.config import PlateauOptions
 from balora.methods.plateau.growth import set_model_rank
+from balora.training.callbacks import read_method_state
 
-STATE_FILE = "plateau_state.json"
 
 
 def validation_loss(model, dataset, collator, batch_size: int) -> float:
@@ -73,12 +71,12 @@ class PlateauGrowth(TrainerCallback):
                  f"({adapter:,} adapter parameters)")
 
     def on_save(self, args, state, control, model=None, **kwargs):
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        (folder / STATE_FILE).write_text(json.dumps(self.state))
-        # The Trainer reloads the best checkpoint after the last save: the model must have its rank.
+        # The pipeline has saved self.state with the checkpoint (MethodState). The Trainer reloads
+        # the best checkpoint after the last save: the model must have its rank.
         best = state.best_model_checkpoint
-        if state.global_step >= state.max_steps and best and (Path(best) / STATE_FILE).exists():
-            best_rank = json.loads((Path(best) / STATE_FILE).read_text())["rank"]
+        kept = read_method_state(best) if state.global_step >= state.max_steps and best else None
+        if kept is not None:
+            best_rank = kept["rank"]
             if best_rank != self.state["rank"]:
                 set_model_rank(model, best_rank)
                 self.say(f"Best checkpoint was trained at rank {best_rank}: the final adapter has that rank")

@@ -1,0 +1,68 @@
+"""EVA: each module's A starts as the top right-singular vectors of its inputs on a few training
+batches; ranks move to the modules whose inputs need more components to explain their variance.
+
+EVA redistributes a rank budget (--lora_r per module on average), not a parameter budget: where
+target modules differ in shape, the adapter it builds costs more or less than uniform LoRA at
+--lora_r. Both numbers are recorded.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from peft import EvaConfig, get_peft_model, initialize_lora_eva_weights
+from torch import nn
+from torch.utils.data import DataLoader
+
+from balora.counting import lora_parameter_count
+from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.eva.config import EvaOptions
+from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
+from balora.methods.lora.model import lora_config, ranks_by_layer, resolve_targets, target_summary
+from balora.modeling import training_device
+
+
+def adapter_ranks(peft_model: nn.Module, shapes: dict) -> dict[str, int]:
+    """Module name (as in ``shapes``) -> its rank after EVA (0: EVA gave it none)."""
+    ranks = dict.fromkeys(shapes, 0)
+    for name, module in peft_model.base_model.model.named_modules():
+        if name in ranks and hasattr(module, "r"):
+            ranks[name] = module.r.get("default", 0) if "default" in getattr(module, "lora_A", {}) else 0
+    return ranks
+
+
+def prepare_eva(model: nn.Module, ctx: MethodContext) -> PreparedModel:
+    lora, options = ctx.option(LoraOptions), ctx.option(EvaOptions)
+    rank = ctx.option(LoraRankOptions).lora_r
+    shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
+    # Classification labels are one per example, not per token: no label mask.
+    eva = EvaConfig(rho=options.eva_rho, tau=options.eva_tau, whiten=options.eva_whiten, use_label_mask=False)
+    config = lora_config(list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
+                         use_rslora=ctx.option(RsLoraOptions).use_rslora, init_lora_weights="eva", eva_config=eva)
+    requested = lora_parameter_count(shapes, dict.fromkeys(shapes, rank))
+    if ctx.dry_run:  # counting: without data the ranks are uniform (exact where every target has one shape)
+        summary = {"rank_budget": rank * len(shapes), "requested_parameters": requested,
+                   "allocated": requested, **target_summary(shapes, dict.fromkeys(shapes, rank))}
+        config.init_lora_weights = True
+        return PreparedModel(get_peft_model(model, config), summary=summary)
+
+    started = time.perf_counter()
+    model.to(training_device())
+    order = torch.randperm(len(ctx.train_dataset), generator=torch.Generator().manual_seed(ctx.config.seed))
+    chosen = ctx.train_dataset.select(order[:options.eva_samples].tolist())
+    # PEFT wants plain dicts, and cycles through them until every SVD has converged.
+    loader = [dict(batch) for batch in DataLoader(chosen, batch_size=ctx.config.batch_size, collate_fn=ctx.collator)]
+    peft_model = get_peft_model(model, config, low_cpu_mem_usage=True)  # EVA writes every adapter weight
+    initialize_lora_eva_weights(peft_model, dataloader=loader, show_progress_bar=False)
+    seconds = {"eva_seconds": time.perf_counter() - started}
+    ranks = adapter_ranks(peft_model, shapes)
+    allocated = lora_parameter_count(shapes, ranks)
+    for line in ranks_by_layer(ranks):
+        ctx.say(line)
+    ctx.say(f"EVA: rank budget {rank * len(shapes)} ({rank} per module, rho {options.eva_rho}) from "
+            f"{len(chosen):,} examples; adapter parameters {allocated:,} (uniform LoRA at rank {rank}: "
+            f"{requested:,})")
+    summary = {"rank_budget": rank * len(shapes), "requested_parameters": requested, "allocated": allocated,
+               "eva_samples": len(chosen), **target_summary(shapes, ranks)}
+    return PreparedModel(peft_model, phase_seconds=seconds, summary=summary)
