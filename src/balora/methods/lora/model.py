@@ -48,6 +48,13 @@ def anchored(module_name: str) -> str:
     return f"^{re.escape(module_name)}$"
 
 
+def peft_task_type(model: nn.Module) -> TaskType:
+    """CAUSAL_LM for a language model (its adapter reloads with AutoPeftModelForCausalLM), else SEQ_CLS."""
+    from balora.modeling import is_causal_lm
+
+    return TaskType.CAUSAL_LM if is_causal_lm(model) else TaskType.SEQ_CLS
+
+
 def wrap_with_lora(
     model: nn.Module,
     target_names: list[str],
@@ -60,7 +67,7 @@ def wrap_with_lora(
     alpha_pattern: dict[str, float] | None = None,
 ) -> nn.Module:
     config = LoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=peft_task_type(model),
         r=rank,
         lora_alpha=alpha,
         lora_dropout=dropout,
