@@ -171,7 +171,11 @@ def load_model(name_or_path: str, num_labels: int | None, seed: int, label_names
 
 
 def is_causal_lm(model: nn.Module) -> bool:
-    return type(model).__name__.endswith("ForCausalLM")
+    """A language model class AutoModelForCausalLM builds (LlamaForCausalLM, GPT2LMHeadModel, ...)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    names = {n for v in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values() for n in ((v,) if isinstance(v, str) else v)}
+    return type(model).__name__ in names
 
 
 def newly_initialised_modules(model: nn.Module, missing_keys) -> list[str]:

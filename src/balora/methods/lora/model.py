@@ -18,9 +18,11 @@ ALL_LINEAR = "all-linear"
 
 
 def all_linear_modules(model: nn.Module, head_modules: list[str]) -> list[str]:
-    """PEFT's ``all-linear``: every linear layer (or GPT-2 Conv1D) except those of the task head."""
+    """PEFT's ``all-linear``: every linear layer (or GPT-2 Conv1D) except those of the task head and
+    the output layer (a language model's lm_head, often tied to the input embeddings)."""
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return [name for name, module in model.named_modules()
-            if name and name.split(".")[0] not in head_modules and not list(module.children())
+            if name and name.split(".")[0] not in head_modules and module is not output and not list(module.children())
             and (isinstance(module, nn.Linear) or (type(module).__name__ == "Conv1D" and module.weight.dim() == 2))]
 
 
