@@ -83,7 +83,8 @@ class TrainConfig:
     )
     max_new_tokens: int = setting(128, "generation: most tokens generated per test example (greedy).")
     max_validation_samples: int | None = setting(
-        None, "Evaluate on at most this many validation examples (random draw, seed 42; prompt / response data)."
+        None, "Validate on at most this many examples (a draw with seed 42, stratified for classification); "
+        "for slow CPUs."
     )
     untuned_baseline: bool = setting(
         True, "causal_lm / generation: also score the model before fine-tuning on the same examples."

@@ -72,9 +72,14 @@ class StudyState:
 
 
 def validation_score(results: dict | None) -> float | None:
+    """The validation headline metric, signed so that higher is better (perplexity is negated)."""
+    from balora.analysis.metrics import LOWER_IS_BETTER
+
     if not results or results.get("status") != "completed":
         return None
-    return results["metrics"]["validation"][results["headline_metric"]]
+    metric = results["headline_metric"]
+    value = results["metrics"]["validation"][metric]
+    return -value if metric in LOWER_IS_BETTER else value
 
 
 def finished_results(plan: StudyPlan, name: str) -> dict | None:

@@ -38,7 +38,7 @@ class ClassificationTask:
 
         return load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
                               config.train_samples, config.seed, config.max_test_samples,
-                              config.allow_missing_classes)
+                              config.allow_missing_classes, config.max_validation_samples)
 
     def describe(self, spec) -> str:
         return f"{spec.num_labels} classes"

@@ -28,6 +28,15 @@ def model_device(model) -> torch.device:
     return next(model.parameters()).device
 
 
+def evaluation_autocast(model, config):
+    """The number format the Trainer evaluates in (--precision), for the passes it does not run."""
+    from balora.training.precision import resolve_precision
+
+    precision = resolve_precision(config.precision)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return torch.autocast(model_device(model).type, dtype=dtype, enabled=dtype is not None)
+
+
 @torch.no_grad()
 def dataset_perplexity(model, dataset, collator, batch_size: int) -> dict:
     """Perplexity of ``dataset`` by the same arithmetic as the Trainer's evaluation."""
@@ -99,17 +108,16 @@ class CausalLMTask:
         from balora.modeling import training_device
 
         model.to(training_device())
-        batch = inputs.config.eval_batch_size
-        with untuned_view(model):
-            scores = {split: dataset_perplexity(model, inputs.tokenized[split], inputs.collator, batch)
-                      for split in ("validation", "test")}
-            scores["test"].update(self.untuned_extras(model, inputs))
-        inputs.say(f"Untuned model: validation perplexity {scores['validation']['perplexity']:.3f}, "
-                   f"test perplexity {scores['test']['perplexity']:.3f}" + self.extra_line(scores["test"]))
+        with untuned_view(model), evaluation_autocast(model, inputs.config):
+            scores = {"validation": dataset_perplexity(model, inputs.tokenized["validation"], inputs.collator,
+                                                       inputs.config.eval_batch_size)}
+            scores.update(self.untuned_test(model, inputs))
+        inputs.say(f"Untuned model: validation perplexity {scores['validation']['perplexity']:.3f}"
+                   + (f"; test{self.extra_line(scores['test']).removeprefix(',')}" if "test" in scores else ""))
         return scores
 
-    def untuned_extras(self, model, inputs) -> dict:
-        return {}
+    def untuned_test(self, model, inputs) -> dict:
+        return {}  # validation perplexity is what the kept model is compared on
 
     def extra_line(self, metrics: dict) -> str:
         return ""
@@ -131,12 +139,14 @@ class GenerationTask(CausalLMTask):
 
         test = inputs.tokenized["test"]
         prompts = [ids[:length] for ids, length in zip(test["input_ids"], test["prompt_length"])]
-        return generate_greedy(model, inputs.tokenizer, prompts, inputs.config.max_new_tokens,
-                               inputs.config.eval_batch_size, model_device(model), description)
+        with evaluation_autocast(model, inputs.config):
+            return generate_greedy(model, inputs.tokenizer, prompts, inputs.config.max_new_tokens,
+                                   inputs.config.eval_batch_size, model_device(model), description)
 
-    def untuned_extras(self, model, inputs) -> dict:
-        return rouge_metrics(self.generations(model, inputs, "Generating (untuned)"),
-                             inputs.tokenized["test"]["reference"])
+    def untuned_test(self, model, inputs) -> dict:
+        """ROUGE of the untuned model's generations on the same test examples."""
+        return {"test": rouge_metrics(self.generations(model, inputs, "Generating (untuned)"),
+                                      inputs.tokenized["test"]["reference"])}
 
     def extra_line(self, metrics: dict) -> str:
         return (f", ROUGE-1/2/L {100 * metrics['rouge1']:.2f} / {100 * metrics['rouge2']:.2f} / "
