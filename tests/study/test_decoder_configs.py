@@ -33,5 +33,5 @@ def test_imdb_decoder_study_counts_on_smollm2():
     plan = plan_study(parse_study(CONFIGS / "imdb_decoder.yaml"), StudyOptions())
     counts = {g.entry_label or g.label: g.counts for g in plan.groups}
     assert counts["lora_all_linear"]["adapter"] == counts["ba_lora"]["adapter"]
-    assert counts["partial"]["trainable"] > 10 * counts["lora_all_linear"]["trainable"]
+    assert counts["partial"]["trainable"] > 5 * counts["lora_all_linear"]["trainable"]  # 10 of 30 layers + head
     assert counts["lora_all_linear"]["head"] == 576 * 2  # the score head, no bias
