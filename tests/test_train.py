@@ -81,7 +81,7 @@ def test_non_finite_loss_is_reported_with_step_and_method(tmp_path, tiny_data_di
                                                           method):
     import balora.train as pipeline
 
-    real_loader = pipeline.load_classifier
+    real_loader = pipeline.load_model
 
     def poisoned(*args, **kwargs):
         loaded = real_loader(*args, **kwargs)
@@ -89,7 +89,7 @@ def test_non_finite_loss_is_reported_with_step_and_method(tmp_path, tiny_data_di
             loaded.model.classifier.weight.fill_(float("nan"))
         return loaded
 
-    monkeypatch.setattr(pipeline, "load_classifier", poisoned)
+    monkeypatch.setattr(pipeline, "load_model", poisoned)
     where = "or gradients in the importance pass" if method == "ba_lora" else "at step 1 .*"
     with pytest.raises(NonFiniteLoss, match=rf"non-finite training loss \(nan\) {where}.*method {method}"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method)

@@ -28,7 +28,8 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
     Args:
         model_name_or_path: Hugging Face model id or local folder (as for `balora train`).
         peft_method: Fine-tuning method (see `balora methods`).
-        dataset: The task head is sized for this dataset's classes (see `balora datasets`).
+        dataset: The task head is sized for this dataset's classes (see `balora datasets`); prompt / response
+            datasets (alpaca, samsum) count the causal language model, which has no new head.
         num_labels: Classes of the task head, overriding --dataset (needed for `csv`).
         max_trainable_parameters: Show the count against this cap; exit 2 when the configuration exceeds it.
     """
@@ -38,8 +39,8 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
     from balora.modeling import check_model_source
 
     check_model_source(model_name_or_path)
-    if num_labels is None:
-        spec = get_dataset_spec(dataset)
+    spec = get_dataset_spec(dataset)
+    if num_labels is None and not spec.is_text_to_text:
         if not spec.num_labels:
             raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
         num_labels = spec.num_labels
@@ -93,12 +94,18 @@ def _num_labels_of(dataset: str) -> int:
 
 def datasets() -> None:
     """List the datasets balora knows by name."""
-    from balora.data.registry import CSV_DATASET, DATASETS
+    from balora.data.registry import CSV_DATASET, DATASETS, JSONL_DATASET
 
     for spec in DATASETS.values():
+        if spec.is_text_to_text:
+            print(f"{spec.name:28s} {spec.task:10s} text: {spec.prompt_column} -> {spec.response_column:12s} "
+                  f"metric: {spec.metric}" + (", ROUGE-1/2/L" if spec.task == "generation" else ""))
+            continue
         columns = spec.text_column + (f" + {spec.text_pair_column}" if spec.text_pair_column else "")
         print(f"{spec.name:28s} {spec.num_labels:2d} classes  text: {columns:22s} metric: {spec.metric}")
-    print(f"{CSV_DATASET:28s} any CSV: --train_file, --text_column [--text_pair_column] [--label_column]")
+    print(f"{CSV_DATASET:28s} any CSV: --train_file, --text_column [--text_pair_column] [--label_column]; "
+          "or --prompt_column --response_column (causal_lm)")
+    print(f"{JSONL_DATASET:28s} JSON Lines: --train_file, --prompt_column, --response_column (causal_lm)")
 
 
 def methods() -> None:

@@ -81,11 +81,33 @@ class TrainConfig:
         None, "Column holding the second text of sentence-pair tasks (default: the dataset's own)."
     )
     label_column: str | None = setting(None, "Column holding integer labels (default: `label`).")
+    task: str | None = setting(
+        None, "classification, causal_lm (instruction tuning; perplexity) or generation (causal LM tested by "
+        "ROUGE on greedy outputs too); default: the dataset's own (alpaca causal_lm, samsum generation)."
+    )
+    prompt_column: str | None = setting(
+        None, "Prompt / response data (alpaca, samsum, jsonl, csv): column of the prompt (default: the dataset's own)."
+    )
+    response_column: str | None = setting(
+        None, "Prompt / response data: column of the response the model learns to write."
+    )
+    train_on_prompt: bool = setting(
+        False, "causal_lm / generation: the prompt tokens carry loss too (default: only the response's)."
+    )
+    max_new_tokens: int = setting(128, "generation: most tokens generated per test example (greedy).")
+    max_validation_samples: int | None = setting(
+        None, "Validate on at most this many examples (a draw with seed 42, stratified for classification); "
+        "for slow CPUs."
+    )
+    untuned_baseline: bool = setting(
+        True, "causal_lm / generation: also score the model before fine-tuning on the same examples."
+    )
     allow_missing_classes: bool = setting(
         False, "Train although some classes of the dataset have no training example (at least two must)."
     )
     train_samples: int | None = setting(
-        None, "k-shot: draw this many training examples per class (stratified, seeded by --seed)."
+        None, "k-shot: draw this many training examples per class (stratified, seeded by --seed); prompt / "
+        "response data: this many examples."
     )
     max_test_samples: int | None = setting(
         None, "Evaluate on at most this many test examples (stratified draw, seed 42); for slow CPUs."
@@ -137,6 +159,8 @@ class TrainConfig:
             raise ConfigError("seed", f"must be a whole number from 0 to {2**32 - 1} (got {self.seed})")
         require_positive("train_samples", self.train_samples, allow_none=True)
         require_positive("max_test_samples", self.max_test_samples, allow_none=True)
+        require_positive("max_validation_samples", self.max_validation_samples, allow_none=True)
+        require_positive("max_new_tokens", self.max_new_tokens)
         require_positive("eval_steps", self.eval_steps, allow_none=True)
         require_positive("max_trainable_parameters", self.max_trainable_parameters, allow_none=True)
         require_in_range("warmup_ratio", self.warmup_ratio, 0.0, 0.99)

@@ -17,14 +17,15 @@ from balora.errors import UserError
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.lora.model import ranks_by_layer
 from balora.memory.accounting import MB, model_bytes
-from balora.modeling import LoadedModel, load_classifier
+from balora.modeling import LoadedModel, load_model
 from balora.quantization import QuantizationOptions, quantization_summary
 
 
-def count_configuration(config: TrainConfig, options: dict[type, object], num_labels: int,
+def count_configuration(config: TrainConfig, options: dict[type, object], num_labels: int | None,
                         say: Callable[[str], None] = lambda line: None, base: LoadedModel | None = None) -> dict:
     """Parameter counts (adapter, head, trainable, total, peak_adapter) and rank pattern of a configuration.
 
+    ``num_labels`` None: a causal language model (prompt / response data), which has no new head.
     ``base``: the loaded model to count on (a copy is prepared), so that counting many
     configurations of one model loads it once.
     """
@@ -34,7 +35,7 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
     quantization = options.get(QuantizationOptions)
     base_bytes = None  # a shared base (a study's dry run) is loaded in full precision: counts only
     if base is None:
-        loaded = load_classifier(config.model_name_or_path, num_labels, config.seed, quantization=quantization)
+        loaded = load_model(config.model_name_or_path, num_labels, config.seed, quantization=quantization)
         base_bytes = model_bytes(loaded.model)
     else:
         loaded = LoadedModel(_copy_sharing_weights(base.model), list(base.head_modules))
@@ -85,7 +86,8 @@ def _copy_sharing_weights(model):
 
 def print_counts(report: dict, cap: int | None = None) -> None:
     counts = report["parameters"]
-    print(f"Method {report['method']} on {report['model_name_or_path']} ({report['num_labels']} classes)")
+    head = f"{report['num_labels']} classes" if report["num_labels"] is not None else "causal language model"
+    print(f"Method {report['method']} on {report['model_name_or_path']} ({head})")
     if report["rank_pattern"]:
         for line in ranks_by_layer(report["rank_pattern"]):
             print(f"  {line}")

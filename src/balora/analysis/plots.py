@@ -12,7 +12,9 @@ import pandas as pd
 
 from balora.errors import UserError
 
-METRIC_NAMES = {"accuracy": "accuracy (%)", "f1_macro": "macro F1 (%)", "matthews_correlation": "Matthews correlation"}
+METRIC_NAMES = {"accuracy": "accuracy (%)", "f1_macro": "macro F1 (%)", "matthews_correlation": "Matthews correlation",
+                "perplexity": "perplexity (lower is better)", "rouge1": "ROUGE-1 (%)", "rouge2": "ROUGE-2 (%)",
+                "rougeL": "ROUGE-L (%)"}
 
 
 def _pyplot():
@@ -47,7 +49,9 @@ def _grid(plt, panels: int, width: float, height: float, columns: int = 3):
 
 
 def _scale(metric: str) -> float:
-    return 1.0 if metric == "matthews_correlation" else 100.0
+    from balora.analysis.metrics import scale
+
+    return scale(metric)
 
 
 def performance_plot(table: pd.DataFrame, output: Path) -> Path:

@@ -169,6 +169,7 @@ def load_task_data(
     seed: int = 42,
     max_test_samples: int | None = None,
     allow_missing_classes: bool = False,
+    max_validation_samples: int | None = None,
 ) -> TaskData:
     """Read, validate, split and (optionally) k-shot sample a dataset."""
     data_dir = resolve_data_dir(data_dir)
@@ -193,9 +194,10 @@ def load_task_data(
         raise UserError(f"the train split of {spec.name} is empty or has no labels")
 
     splits, origin = resolve_splits(frames["train"], frames["validation"], frames["test"], "label")
-    if max_test_samples is not None and max_test_samples < len(splits["test"]):
-        _, splits["test"] = carve(splits["test"], max_test_samples, "label")
-        origin["test"] += f"; {max_test_samples} drawn from it (stratified, seed {CARVE_SEED})"
+    for split, cap in (("test", max_test_samples), ("validation", max_validation_samples)):
+        if cap is not None and cap < len(splits[split]):
+            _, splits[split] = carve(splits[split], cap, "label")
+            origin[split] += f"; {cap} drawn from it (stratified, seed {CARVE_SEED})"
     if train_samples is not None:
         splits["train"] = sample_per_class(splits["train"], train_samples, "label", seed)
         origin["train"] = f"{train_samples} per class from train (seed {seed})"

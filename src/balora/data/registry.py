@@ -20,10 +20,22 @@ class DatasetSpec:
     clean_text: bool = False  # TweetEval's user handles, URLs and HTML entities
     # local split name -> Hub split name, where they differ (MNLI's matched sets)
     hub_split_names: dict[str, str] = field(default_factory=dict)
+    # Text-to-text datasets (tasks causal_lm / generation): the user turn is ``prompt_column`` (or a
+    # fixed ``instruction`` with ``prompt_column`` as its input), the answer ``response_column``.
+    task: str = "classification"
+    prompt_column: str | None = None
+    context_column: str | None = None  # Alpaca's optional "input" beside the instruction
+    response_column: str | None = None
+    instruction: str | None = None
+    data_file: str | None = None  # one file holding every row (Alpaca's JSON), under <name>_dataset/
 
     @property
     def num_labels(self) -> int:
         return len(self.label_names)
+
+    @property
+    def is_text_to_text(self) -> bool:
+        return self.task != "classification"
 
     @property
     def is_pair_task(self) -> bool:
@@ -58,6 +70,12 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("mnli", "premise", ("entailment", "neutral", "contradiction"), _GLUE, "mnli",
                     text_pair_column="hypothesis",
                     hub_split_names={"validation": "validation_matched", "test": "test_matched"}),
+        DatasetSpec("alpaca", "instruction", (), "yahma/alpaca-cleaned", task="causal_lm", metric="perplexity",
+                    prompt_column="instruction", context_column="input", response_column="output",
+                    data_file="alpaca_data_cleaned.json"),
+        DatasetSpec("samsum", "dialogue", (), "knkarthick/samsum", task="generation", metric="perplexity",
+                    prompt_column="dialogue", response_column="summary",
+                    instruction="Summarize this dialogue in one or two sentences."),
         *[
             DatasetSpec(f"tweet_eval_{config}", "text", labels, "cardiffnlp/tweet_eval", config,
                         clean_text=True)
@@ -67,10 +85,12 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 CSV_DATASET = "csv"
+JSONL_DATASET = "jsonl"
+FILE_DATASETS = (CSV_DATASET, JSONL_DATASET)
 
 
 def dataset_names() -> list[str]:
-    return [*DATASETS, CSV_DATASET]
+    return [*DATASETS, *FILE_DATASETS]
 
 
 def get_dataset_spec(
@@ -78,11 +98,27 @@ def get_dataset_spec(
     text_column: str | None = None,
     text_pair_column: str | None = None,
     label_column: str | None = None,
+    prompt_column: str | None = None,
+    response_column: str | None = None,
 ) -> DatasetSpec:
     """The spec of a named dataset, with any column overrides applied.
 
     For ``csv`` the label names are not known yet; the loader fills them in from the data.
+    ``csv`` with --prompt_column, and ``jsonl``, hold prompt / response pairs (task causal_lm).
     """
+    if name == JSONL_DATASET or (name == CSV_DATASET and prompt_column is not None):
+        if prompt_column is None or response_column is None:
+            raise UserError(f"--prompt_column and --response_column are required with --dataset {name} "
+                            "(prompt / response files)")
+        return DatasetSpec(name, prompt_column, (), task="causal_lm", metric="perplexity",
+                           prompt_column=prompt_column, response_column=response_column)
+    if name in DATASETS and DATASETS[name].is_text_to_text:
+        spec = DATASETS[name]
+        return replace(spec, prompt_column=prompt_column or spec.prompt_column,
+                       response_column=response_column or spec.response_column)
+    if prompt_column is not None or response_column is not None:
+        raise UserError(f"--prompt_column / --response_column apply to prompt / response data "
+                        f"(alpaca, samsum, jsonl, csv), not to the classification dataset {name!r}")
     overrides = {
         key: value
         for key, value in dict(text_column=text_column, text_pair_column=text_pair_column,

@@ -117,7 +117,7 @@ class ParameterCounter:
 
     def counts(self, settings: dict[str, Any], num_labels: int) -> dict[str, int]:
         from balora.count import count_configuration
-        from balora.modeling import load_classifier
+        from balora.modeling import load_model
 
         train_kwargs, method_kwargs = split_settings(settings)
         key = json.dumps([train_kwargs.get("model_name_or_path"), settings["peft_method"], method_kwargs, num_labels],
@@ -127,7 +127,7 @@ class ParameterCounter:
                                  **{k: v for k, v in train_kwargs.items() if k == "model_name_or_path"})
             model_key = (config.model_name_or_path, num_labels)
             if model_key not in self._models:
-                self._models[model_key] = load_classifier(config.model_name_or_path, num_labels, config.seed)
+                self._models[model_key] = load_model(config.model_name_or_path, num_labels, config.seed)
             self._cache[key] = count_configuration(config, build_options(**method_kwargs), num_labels,
                                                    base=self._models[model_key])["parameters"]
         return self._cache[key]
@@ -174,7 +174,8 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
                             continue
                         for variant in _variants(doc, phase_keys + ("methods", label), entry):
                             groups.append(_plan_group(doc, study, options, counter, phase_name, dataset,
-                                                      spec.num_labels or 2, label, entry, budget_value,
+                                                      None if spec.is_text_to_text else spec.num_labels or 2,
+                                                      label, entry, budget_value,
                                                       budget_keys, k, seeds, count, variant))
     if not groups:
         raise UserError(f"{doc.path}: no experiment matches the chosen phases, methods and datasets")

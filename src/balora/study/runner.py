@@ -73,9 +73,13 @@ class StudyState:
 
 
 def validation_score(results: ResultsRecord | None) -> float | None:
+    """The validation headline metric, signed so that higher is better (perplexity is negated)."""
+    from balora.analysis.metrics import LOWER_IS_BETTER
+
     if not results or results.status != "completed":
         return None
-    return results.validation()
+    value = results.validation()
+    return -value if results.headline_metric in LOWER_IS_BETTER else value
 
 
 def finished_results(plan: StudyPlan, name: str) -> ResultsRecord | None:

@@ -96,8 +96,8 @@ class EpochReport(TrainerCallback):
                      "train_loss": train_loss, **{k.removeprefix("eval_"): v for k, v in metrics.items()}})
         parts = [f"Loss: {train_loss:.4f}" if train_loss is not None else None,
                  f"Val loss: {metrics['eval_loss']:.4f}" if "eval_loss" in metrics else None,
-                 f"Accuracy: {100 * metrics['eval_accuracy']:.1f}%"]
-        if self.metric != "accuracy":
+                 f"Accuracy: {100 * metrics['eval_accuracy']:.1f}%" if "eval_accuracy" in metrics else None]
+        if self.metric != "accuracy" and f"eval_{self.metric}" in metrics:
             parts.append(f"{self.metric.replace('_', ' ').title()}: {metrics[f'eval_{self.metric}']:.4f}")
         if args.eval_strategy == "steps":
             where = f"Step {state.global_step}/{state.max_steps} (epoch {state.epoch:.2f})"

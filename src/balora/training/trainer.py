@@ -16,7 +16,6 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from balora.config import TrainConfig
-from balora.metrics import trainer_metrics
 from balora.training.batching import LengthGroupedTrainer
 from balora.training.callbacks import EvaluateAtLastStep, QuietProgress
 from balora.training.precision import resolve_precision, trainer_precision_arguments
@@ -43,7 +42,8 @@ def logging_interval(train_size: int, config: TrainConfig) -> int:
     return max(1, steps_per_epoch // 20)
 
 
-def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train_size: int) -> TrainingArguments:
+def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train_size: int,
+                       greater_is_better: bool = True) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=config.epochs,
@@ -65,7 +65,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         # from its checkpoint would only cost time. (The checkpoint itself stays, for --resume.)
         load_best_model_at_end=config.epochs > 1 or config.eval_steps is not None,
         metric_for_best_model=metric,
-        greater_is_better=True,
+        greater_is_better=greater_is_better,  # perplexity: lower is better
         logging_strategy="steps",
         logging_steps=min(logging_interval(train_size, config), config.eval_steps or math.inf),
         logging_nan_inf_filter=False,  # a NaN must show, not be averaged away
@@ -96,15 +96,19 @@ def keep_tensorboard_logs(trainer: Trainer, logging_dir: Path) -> None:
 
 
 def build_trainer(model, config: TrainConfig, output_dir: Path, datasets: dict, collator, tokenizer,
-                  label_names, metric: str, callbacks: list) -> Trainer:
+                  evaluation, callbacks: list) -> Trainer:
+    """``evaluation``: the task's TrainerEvaluation (balora.tasks.base): metric, its direction and how
+    the Trainer computes it."""
     trainer = LengthGroupedTrainer(
         model=model,
-        args=training_arguments(config, output_dir, metric, len(datasets["train"])),
+        args=training_arguments(config, output_dir, evaluation.metric, len(datasets["train"]),
+                                evaluation.greater_is_better),
         train_dataset=datasets["train"],
         eval_dataset=datasets["validation"],
         data_collator=collator,
         processing_class=tokenizer,
-        compute_metrics=trainer_metrics(label_names),
+        compute_metrics=evaluation.compute_metrics,
+        preprocess_logits_for_metrics=evaluation.preprocess_logits_for_metrics,
         callbacks=callbacks,
     )
     if config.eval_steps:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from peft import AdaLoraConfig, TaskType, get_peft_model
+from peft import AdaLoraConfig, get_peft_model
 from torch import nn
 
 from balora.counting import count_parameters
@@ -19,7 +19,7 @@ from balora.methods.adalora.schedule import (
 from balora.methods.base import AfterTraining, MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
 from balora.methods.lora.config import LoraOptions
-from balora.methods.lora.model import resolve_targets, target_summary
+from balora.methods.lora.model import peft_task_type, resolve_targets, target_summary
 from balora.processes import this_process
 
 
@@ -52,7 +52,7 @@ def prepare_adalora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     ctx.say(f"AdaLoRA schedule: {schedule.total_step} steps, pruning from step {schedule.tinit} every "
             f"{schedule.delta_t}, final ranks fixed at step {schedule.final_step}")
     peft_model = get_peft_model(model, AdaLoraConfig(
-        task_type=TaskType.SEQ_CLS, init_r=init_r, target_r=target_r, tinit=schedule.tinit,
+        task_type=peft_task_type(model), init_r=init_r, target_r=target_r, tinit=schedule.tinit,
         tfinal=schedule.tfinal, deltaT=schedule.delta_t, beta1=options.adalora_beta1, beta2=options.adalora_beta2,
         orth_reg_weight=options.adalora_orth_reg_weight, total_step=schedule.total_step,
         target_modules=list(shapes), lora_alpha=lora.lora_alpha, lora_dropout=lora.lora_dropout,

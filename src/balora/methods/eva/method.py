@@ -19,7 +19,7 @@ from balora.counting import lora_parameter_count
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.eva.config import EvaOptions
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
-from balora.methods.lora.model import lora_config, ranks_by_layer, resolve_targets, target_summary
+from balora.methods.lora.model import lora_config, peft_task_type, ranks_by_layer, resolve_targets, target_summary
 from balora.modeling import training_device
 
 
@@ -39,7 +39,8 @@ def prepare_eva(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     # Classification labels are one per example, not per token: no label mask.
     eva = EvaConfig(rho=options.eva_rho, tau=options.eva_tau, whiten=options.eva_whiten, use_label_mask=False)
     config = lora_config(list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
-                         use_rslora=ctx.option(RsLoraOptions).use_rslora, init_lora_weights="eva", eva_config=eva)
+                         use_rslora=ctx.option(RsLoraOptions).use_rslora, task_type=peft_task_type(model),
+                         init_lora_weights="eva", eva_config=eva)
     requested = lora_parameter_count(shapes, dict.fromkeys(shapes, rank))
     if ctx.dry_run:  # counting: without data the ranks are uniform (exact where every target has one shape)
         summary = {"rank_budget": rank * len(shapes), "requested_parameters": requested,

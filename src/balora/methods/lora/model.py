@@ -18,9 +18,11 @@ ALL_LINEAR = "all-linear"
 
 
 def all_linear_modules(model: nn.Module, head_modules: list[str]) -> list[str]:
-    """PEFT's ``all-linear``: every linear layer (or GPT-2 Conv1D) except those of the task head."""
+    """PEFT's ``all-linear``: every linear layer (or GPT-2 Conv1D) except those of the task head and
+    the output layer (a language model's lm_head, often tied to the input embeddings)."""
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     return [name for name, module in model.named_modules()
-            if name and name.split(".")[0] not in head_modules and not list(module.children())
+            if name and name.split(".")[0] not in head_modules and module is not output and not list(module.children())
             and (isinstance(module, nn.Linear) or (type(module).__name__ == "Conv1D" and module.weight.dim() == 2))]
 
 
@@ -48,6 +50,13 @@ def anchored(module_name: str) -> str:
     return f"^{re.escape(module_name)}$"
 
 
+def peft_task_type(model: nn.Module) -> TaskType:
+    """CAUSAL_LM for a language model (its adapter reloads with AutoPeftModelForCausalLM), else SEQ_CLS."""
+    from balora.modeling import is_causal_lm
+
+    return TaskType.CAUSAL_LM if is_causal_lm(model) else TaskType.SEQ_CLS
+
+
 def lora_config(
     target_names: list[str],
     head_modules: list[str],
@@ -57,12 +66,14 @@ def lora_config(
     use_rslora: bool = False,
     rank_pattern: dict[str, int] | None = None,
     alpha_pattern: dict[str, float] | None = None,
+    task_type: TaskType = TaskType.SEQ_CLS,
     **variant,
 ) -> LoraConfig:
-    """PEFT LoRA on exactly ``target_names``, the task head trained whole; ``variant``: further
-    LoraConfig fields of a LoRA variant (use_dora, init_lora_weights, eva_config, ...)."""
+    """PEFT LoRA on exactly ``target_names``, the task head trained whole; ``task_type`` from
+    ``peft_task_type(model)``; ``variant``: further LoraConfig fields of a LoRA variant (use_dora,
+    init_lora_weights, eva_config, ...)."""
     return LoraConfig(
-        task_type=TaskType.SEQ_CLS,
+        task_type=task_type,
         r=rank,
         lora_alpha=alpha,
         lora_dropout=dropout,
@@ -76,8 +87,8 @@ def lora_config(
 
 
 def wrap_with_lora(model: nn.Module, *args, **kwargs) -> nn.Module:
-    """``model`` wrapped in the LoRA of ``lora_config(*args, **kwargs)``."""
-    return get_peft_model(model, lora_config(*args, **kwargs))
+    """``model`` wrapped in the LoRA of ``lora_config(*args, **kwargs)``, for the model's task."""
+    return get_peft_model(model, lora_config(*args, task_type=peft_task_type(model), **kwargs))
 
 
 def wrap_with_rank_pattern(

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.conversion import InitialAdapter
-from balora.methods.lora.model import lora_config, resolve_targets, target_summary
+from balora.methods.lora.model import lora_config, peft_task_type, resolve_targets, target_summary
 from balora.methods.lora_ga.config import LoraGaOptions
 from balora.modeling import training_device
 from balora.training.callbacks import NonFiniteLoss
@@ -36,7 +36,8 @@ def prepare_lora_ga(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     rank = ctx.option(LoraRankOptions).lora_r
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
     config = lora_config(list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
-                         use_rslora=ctx.option(RsLoraOptions).use_rslora, init_lora_weights="lora_ga",
+                         use_rslora=ctx.option(RsLoraOptions).use_rslora, task_type=peft_task_type(model),
+                         init_lora_weights="lora_ga",
                          lora_ga_config=LoraGAConfig(direction=options.lora_ga_direction, scale=options.lora_ga_scale,
                                                      stable_gamma=options.lora_ga_stable_gamma))
     seconds, summary = {}, target_summary(shapes, dict.fromkeys(shapes, rank))

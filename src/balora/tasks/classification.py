@@ -1,0 +1,75 @@
+"""Sequence classification (encoders, and decoders through AutoModelForSequenceClassification)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from balora.tasks.base import EvaluationInputs, TestOutcome, TrainerEvaluation
+
+
+def save_predictions(path: Path, labels, logits) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"label": labels, "prediction": logits.argmax(-1)})
+    for k in range(logits.shape[1]):
+        frame[f"logit_{k}"] = logits[:, k]
+    tmp = path.with_suffix(".tmp")
+    frame.to_csv(tmp, index_label="index")
+    tmp.replace(path)
+
+
+class ClassificationTask:
+    name = "classification"
+    text_to_text = False
+
+    def metric(self, spec) -> str:
+        return spec.metric
+
+    def validation_metrics(self, spec) -> tuple[str, ...]:
+        from balora.metrics import SCALAR_METRICS
+
+        return ("loss", *SCALAR_METRICS)
+
+    def num_labels(self, spec) -> int | None:
+        return spec.num_labels
+
+    def load_data(self, spec, config):
+        from balora.data import load_task_data
+
+        return load_task_data(spec, config.data_dir, (config.train_file, config.validation_file, config.test_file),
+                              config.train_samples, config.seed, config.max_test_samples,
+                              config.allow_missing_classes, config.max_validation_samples)
+
+    def describe(self, spec) -> str:
+        return f"{spec.num_labels} classes"
+
+    def encode(self, data, tokenizer, config, say) -> dict:
+        from balora.data.tokenize import tokenize_splits
+
+        return tokenize_splits(data.splits, tokenizer, config.max_length)
+
+    def collator(self, tokenizer):
+        from balora.data.tokenize import padding_collator
+
+        return padding_collator(tokenizer)
+
+    def trainer_evaluation(self, spec) -> TrainerEvaluation:
+        from balora.metrics import trainer_metrics
+
+        return TrainerEvaluation(spec.metric, True, trainer_metrics(spec.label_names))
+
+    def untuned(self, model, inputs: EvaluationInputs) -> dict | None:
+        return None  # a freshly initialised head scores chance; nothing worth a pass over the data
+
+    def test(self, trainer, model, inputs: EvaluationInputs) -> TestOutcome:
+        from balora.metrics import classification_metrics
+        from balora.training.batching import by_length, in_original_order
+
+        spec = inputs.spec
+        test_sorted, order = by_length(inputs.tokenized["test"])
+        test = trainer.predict(test_sorted)
+        labels, logits = in_original_order(order, test.label_ids), in_original_order(order, test.predictions)
+        metrics = classification_metrics(labels, logits.argmax(-1), spec.label_names, detailed=True)
+        inputs.say(f"Test accuracy: {100 * metrics['accuracy']:.2f}%"
+                   + (f", test {spec.metric}: {metrics[spec.metric]:.4f}" if spec.metric != "accuracy" else ""))
+        return TestOutcome(metrics, {"test_predictions.csv": lambda path: save_predictions(path, labels, logits)})
