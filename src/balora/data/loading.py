@@ -90,16 +90,21 @@ def read_hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
     }
 
 
-def normalise_columns(frame: pd.DataFrame, spec: DatasetSpec, where: str) -> pd.DataFrame:
-    wanted = {"text": spec.text_column, "label": spec.label_column}
-    if spec.text_pair_column:
-        wanted["text_pair"] = spec.text_pair_column
+def renamed_columns(frame: pd.DataFrame, wanted: dict[str, str], where: str) -> pd.DataFrame:
+    """The columns ``wanted`` maps to (pipeline name -> the file's name), renamed; a missing one is one line."""
     for column in wanted.values():
         if column not in frame.columns:
             raise UserError(
                 f"missing column {column!r} in {where}; columns are {', '.join(map(str, frame.columns))}"
             )
-    out = pd.DataFrame({new: frame[old] for new, old in wanted.items()})
+    return pd.DataFrame({new: frame[old] for new, old in wanted.items()})
+
+
+def normalise_columns(frame: pd.DataFrame, spec: DatasetSpec, where: str) -> pd.DataFrame:
+    wanted = {"text": spec.text_column, "label": spec.label_column}
+    if spec.text_pair_column:
+        wanted["text_pair"] = spec.text_pair_column
+    out = renamed_columns(frame, wanted, where)
     for column in ("text", "text_pair"):
         if column in out:
             out[column] = out[column].astype(str)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from balora.data.loading import SPLITS, TaskData, read_csv_files, read_hub_splits, read_local_splits
+from balora.data.loading import (SPLITS, TaskData, read_csv_files, read_hub_splits, read_local_splits,
+                                 renamed_columns)
 from balora.data.registry import CSV_DATASET, JSONL_DATASET, DatasetSpec
 from balora.data.splits import CARVE_FRACTION, CARVE_SEED
 from balora.errors import UserError
@@ -61,10 +62,7 @@ def normalise(frame: pd.DataFrame, spec: DatasetSpec, where: str) -> pd.DataFram
     wanted = {"prompt": spec.prompt_column, "response": spec.response_column}
     if spec.context_column:
         wanted["context"] = spec.context_column
-    for column in wanted.values():
-        if column not in frame.columns:
-            raise UserError(f"missing column {column!r} in {where}; columns are {', '.join(map(str, frame.columns))}")
-    out = pd.DataFrame({new: frame[old].fillna("").astype(str) for new, old in wanted.items()})
+    out = renamed_columns(frame, wanted, where).fillna("").astype(str)
     if "context" not in out:
         out["context"] = ""
     for new in ("prompt", "response"):
