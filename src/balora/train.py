@@ -37,13 +37,12 @@ from balora.training.callbacks import EpochReport, LossWatch, MethodState, Train
 from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
 
+
 def resolved_settings(config: TrainConfig, options: dict[type, object]) -> dict:
     settings = dataclasses.asdict(config)
     for option in options.values():
         settings.update(dataclasses.asdict(option))
     return settings
-
-
 
 
 def name_base_model(checkpoint: Path, name: str) -> None:

@@ -10,12 +10,12 @@ from balora.tasks.base import EvaluationInputs, TestOutcome, TrainerEvaluation
 def save_predictions(path: Path, labels, logits) -> None:
     import pandas as pd
 
+    from balora.results import atomic_write_text
+
     frame = pd.DataFrame({"label": labels, "prediction": logits.argmax(-1)})
     for k in range(logits.shape[1]):
         frame[f"logit_{k}"] = logits[:, k]
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index_label="index")
-    tmp.replace(path)
+    atomic_write_text(path, frame.to_csv(index_label="index"))
 
 
 class ClassificationTask:
