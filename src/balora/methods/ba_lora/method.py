@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
 from balora.counting import lora_parameter_count
 from balora.allocation import allocate_ranks, check_budget, check_budget_adapts_a_module, uniform_budget
@@ -20,6 +18,7 @@ from balora.methods.ba_lora.importance import accumulate_gradients, importance_s
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
+from balora.methods.examples import device_batches, seeded_order
 from balora.methods.lora.config import LoraOptions, RsLoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
@@ -28,16 +27,10 @@ from balora.training.callbacks import NonFiniteLoss
 
 def choose_examples(train_size: int, wanted: int, calibration_size: int, seed: int) -> tuple[list[int], list[int]]:
     """Gradient samples, then a held calibration batch from the rest (or from the samples if none is left)."""
-    order = torch.randperm(train_size, generator=torch.Generator().manual_seed(seed)).tolist()
+    order = seeded_order(train_size, seed)
     samples = order[:min(wanted, train_size)]
     held = order[len(samples):len(samples) + calibration_size]
     return samples, held or samples[:calibration_size]
-
-
-def batches(dataset, indices: list[int], collator, batch_size: int, device: torch.device):
-    loader = DataLoader(dataset.select(indices), batch_size=batch_size, collate_fn=collator)
-    for batch in loader:
-        yield {key: value.to(device) for key, value in batch.items()}
 
 
 def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
@@ -74,7 +67,7 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         samples, calibration = choose_examples(len(ctx.train_dataset), options.ba_lora_gradient_samples,
                                                config.batch_size, config.seed)
         gradient_pass = accumulate_gradients(
-            model, shapes, batches(ctx.train_dataset, shard(samples), ctx.collator, config.batch_size, device),
+            model, shapes, device_batches(ctx.train_dataset, shard(samples), ctx.collator, config.batch_size, device),
             num_examples=len(samples))
         modules = dict(model.named_modules())
         scores = importance_scores(gradient_pass.gradients, modules, options.ba_lora_importance)
@@ -108,7 +101,7 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         if options.ba_lora_use_warmstart:
             say("[Phase 3/4] Warm start")
             started = time.perf_counter()
-            calibration_batch = next(batches(ctx.train_dataset, calibration, ctx.collator, len(calibration), device))
+            calibration_batch = next(device_batches(ctx.train_dataset, calibration, ctx.collator, len(calibration), device))
             start = warm_start(model, gradient_pass.gradients, ranks, calibration_batch,
                                options.ba_lora_warmstart_basis, config.seed)
             seconds["warmstart_seconds"] = time.perf_counter() - started

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 
-import torch
 from peft import EvaConfig, get_peft_model, initialize_lora_eva_weights
 from torch import nn
 from torch.utils.data import DataLoader
@@ -18,6 +17,7 @@ from torch.utils.data import DataLoader
 from balora.counting import lora_parameter_count
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.eva.config import EvaOptions
+from balora.methods.examples import seeded_order
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import lora_config, peft_task_type, ranks_by_layer, resolve_targets, target_summary
 from balora.modeling import training_device
@@ -50,8 +50,7 @@ def prepare_eva(model: nn.Module, ctx: MethodContext) -> PreparedModel:
 
     started = time.perf_counter()
     model.to(training_device())
-    order = torch.randperm(len(ctx.train_dataset), generator=torch.Generator().manual_seed(ctx.config.seed))
-    chosen = ctx.train_dataset.select(order[:options.eva_samples].tolist())
+    chosen = ctx.train_dataset.select(seeded_order(len(ctx.train_dataset), ctx.config.seed)[:options.eva_samples])
     # PEFT wants plain dicts, and cycles through them until every SVD has converged.
     loader = [dict(batch) for batch in DataLoader(chosen, batch_size=ctx.config.batch_size, collate_fn=ctx.collator)]
     peft_model = get_peft_model(model, config, low_cpu_mem_usage=True)  # EVA writes every adapter weight

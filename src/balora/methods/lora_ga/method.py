@@ -12,9 +12,9 @@ import torch
 from peft import LoraGAConfig, get_peft_model
 from peft.tuners.lora.loraga import preprocess_loraga
 from torch import nn
-from torch.utils.data import DataLoader
 
 from balora.methods.base import MethodContext, PreparedModel
+from balora.methods.examples import device_batches, seeded_order
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.conversion import InitialAdapter
 from balora.methods.lora.model import lora_config, peft_task_type, resolve_targets, target_summary
@@ -25,10 +25,8 @@ from balora.training.callbacks import NonFiniteLoss
 
 def gradient_batches(ctx: MethodContext, wanted: int, device: torch.device):
     """Batches of a seeded draw of training examples, moved to the device."""
-    order = torch.randperm(len(ctx.train_dataset), generator=torch.Generator().manual_seed(ctx.config.seed))
-    chosen = ctx.train_dataset.select(order[:wanted].tolist())
-    for batch in DataLoader(chosen, batch_size=ctx.config.batch_size, collate_fn=ctx.collator):
-        yield {key: value.to(device) for key, value in batch.items()}
+    chosen = seeded_order(len(ctx.train_dataset), ctx.config.seed)[:wanted]
+    yield from device_batches(ctx.train_dataset, chosen, ctx.collator, ctx.config.batch_size, device)
 
 
 def prepare_lora_ga(model: nn.Module, ctx: MethodContext) -> PreparedModel:
