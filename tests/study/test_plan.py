@@ -121,6 +121,10 @@ def test_filters_and_overrides(tmp_path, tiny_model_dir):
     (("ba_lora: {{ba_lora_use_warmstart: true,", "ba_lora: {{ba_lora_use_warmstart: 3,"), 16,
      "ba_lora_use_warmstart must be true or false (got 3)"),
     (("    seeds: [1, 2]\n", "    seeds: [1, -2]\n"), 2, "seeds: must be a whole number from 0 to 4294967295 (got -2)"),
+    (("    learning_rates:\n", "    dataset_defaults:\n      sst3: {{epochs: 2}}\n    learning_rates:\n"), 7,
+     "unknown dataset 'sst3'"),
+    (("    learning_rates:\n", "    dataset_defaults:\n      sst2: {{epochs: 0}}\n    learning_rates:\n"), 7,
+     "--epochs: must be a positive number"),
 ])
 def test_mistakes_name_the_line(tmp_path, tiny_model_dir, change, line, message):
     body = STUDY.replace(*change)
@@ -128,6 +132,17 @@ def test_mistakes_name_the_line(tmp_path, tiny_model_dir, change, line, message)
     with pytest.raises(UserError) as err:
         plan(tmp_path, tiny_model_dir, body=body)
     assert f"study.yaml line {line}: " in str(err.value) and message in str(err.value)
+
+
+def test_dataset_defaults_apply_to_their_dataset_over_the_defaults_and_under_the_phase(tmp_path, tiny_model_dir):
+    body = STUDY.replace("    seeds: [1, 2]\n", "    seeds: [1, 2]\n    datasets: [sst2, cola]\n").replace(
+        "    learning_rates:\n", "    dataset_defaults:\n      cola: {{epochs: 4, max_length: 32}}\n    learning_rates:\n"
+    ).replace("        train_samples: [4, 8]\n", "        train_samples: [4, 8]\n        settings: {{max_length: 16}}\n")
+    groups = plan(tmp_path, tiny_model_dir, body=body).groups
+    settings = {(g.dataset, g.phase): g.settings for g in groups}
+    assert settings["sst2", "budgets"]["epochs"] == 1 and "max_length" not in settings["sst2", "budgets"]
+    assert settings["cola", "budgets"]["epochs"] == 4 and settings["cola", "budgets"]["max_length"] == 32
+    assert settings["cola", "few_shot"]["max_length"] == 16  # the phase's own setting wins
 
 
 def test_study_wide_method_settings_reach_only_the_methods_that_read_them(tmp_path, tiny_model_dir):

@@ -118,13 +118,16 @@ class ParameterCounter:
     def counts(self, settings: dict[str, Any], num_labels: int) -> dict[str, int]:
         from balora.count import count_configuration
         from balora.modeling import load_model
+        from balora.packaged_models import packaged_default
 
         train_kwargs, method_kwargs = split_settings(settings)
         key = json.dumps([train_kwargs.get("model_name_or_path"), settings["peft_method"], method_kwargs, num_labels],
                          sort_keys=True, default=str)
         if key not in self._cache:
+            # no model named: the one `balora train` would pick (num_labels None: prompt / response data)
+            model = train_kwargs.get("model_name_or_path") or packaged_default(num_labels is None)
             config = TrainConfig(experiment_name="count", peft_method=settings["peft_method"],
-                                 **{k: v for k, v in train_kwargs.items() if k == "model_name_or_path"})
+                                 model_name_or_path=model)
             model_key = (config.model_name_or_path, num_labels)
             if model_key not in self._models:
                 self._models[model_key] = load_model(config.model_name_or_path, num_labels, config.seed)
@@ -146,6 +149,12 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
     options = options or StudyOptions()
     doc = study.source
     _check_settings(doc, ("defaults",), study.defaults)
+    for dataset, settings in study.dataset_defaults.items():
+        try:
+            get_dataset_spec(dataset)
+        except UserError as err:
+            raise doc.error(("dataset_defaults", dataset), str(err)) from None
+        _check_settings(doc, ("dataset_defaults", dataset), settings)
     _check_selection(doc, options.phases, study.phases, "phase")
     _check_selection(doc, options.methods, {l for p in study.phases.values() for l in p["methods"]}, "method")
     counter = ParameterCounter()
@@ -231,15 +240,15 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
             raise doc.error(entry_keys + ("sweep", name), f"{name!r} does not apply to method {method!r}")
     fixed = {name: value for name, value in variant.values.items() if not isinstance(value, Relative)}
     # Study-wide method settings (e.g. lora_target_modules) reach only the methods that read them.
-    shared = {k: v for k, v in {**study.defaults, **phase["settings"]}.items()
-              if k not in METHOD_FIELDS or k in read}
+    study_wide = {**study.defaults, **study.dataset_defaults.get(dataset, {}), **phase["settings"]}
+    shared = {k: v for k, v in study_wide.items() if k not in METHOD_FIELDS or k in read}
     settings = {**shared, **own, **fixed, **options.overrides, "peft_method": method, "dataset": dataset}
     if shots is not None:
         settings["train_samples"] = shots
     budget = None
     if budget_value is not None:
-        study_wide = {**study.defaults, **phase["settings"], **options.overrides}  # what "LoRA at rank r" means here
-        budget = _resolve_budget(doc, budget_keys, budget_value, study_wide, counter, num_labels)
+        budget = _resolve_budget(doc, budget_keys, budget_value, {**study_wide, **options.overrides},  # what
+                                 counter, num_labels)  # "LoRA at rank r" means here
         settings.update(_budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels))
     try:  # relative values read the finished configuration, budgets' ranks included
         swept, swept_text = variant.resolve(settings, _default_of)
@@ -252,7 +261,7 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     if "learning_rate" in swept:  # a swept rate is a configuration of its own, not a grid to select from
         grid = [float(swept["learning_rate"])]
     settings.pop("learning_rate", None)
-    _validate(doc, study, phase_name, entry_keys, settings, grid)
+    _validate(doc, study, phase_name, dataset, entry_keys, settings, grid)
     key = f"{dataset}-{phase_name}-{label}" + (f"-b{budget}" if budget else "") + (f"-k{shots}" if shots else "")
     counts = None
     if count:
@@ -325,25 +334,26 @@ def _budget_settings(doc, entry_keys, budget_keys, method, budget, settings, cou
     return {name: value for name, value in chosen.items() if name not in settings}
 
 
-def _validate(doc, study, phase_name, entry_keys, settings, grid) -> None:
+def _validate(doc, study, phase_name, dataset, entry_keys, settings, grid) -> None:
     train_kwargs, method_kwargs = split_settings(settings)
     try:
         for lr in grid:
             TrainConfig(experiment_name="study-check", learning_rate=lr, **train_kwargs)
         build_options(**method_kwargs)
     except ConfigError as err:
-        raise doc.error(_where_set(doc, study, phase_name, entry_keys, err.field), str(err)) from None
+        raise doc.error(_where_set(doc, study, phase_name, dataset, entry_keys, err.field), str(err)) from None
     except (UserError, TypeError) as err:
         raise doc.error(entry_keys, str(err)) from None
 
 
-def _where_set(doc, study, phase_name, entry_keys, name) -> tuple:
+def _where_set(doc, study, phase_name, dataset, entry_keys, name) -> tuple:
     if name == "learning_rate":
         name = "learning_rates"
     method = study.phases[phase_name]["methods"][entry_keys[-1]].get("peft_method", entry_keys[-1])
     if name == "learning_rates" and ("learning_rates", method) in doc.lines:
         return ("learning_rates", method)
-    for keys in (entry_keys + ("sweep",), entry_keys, ("phases", phase_name, "settings"), ("defaults",)):
+    for keys in (entry_keys + ("sweep",), entry_keys, ("phases", phase_name, "settings"),
+                 ("dataset_defaults", dataset), ("defaults",)):
         if keys + (name,) in doc.lines:
             return keys + (name,)
     return entry_keys

@@ -23,6 +23,7 @@ TOP_LEVEL_KEYS = {
     "datasets": "dataset names, as in `balora datasets`",
     "seeds": "random seeds; every configuration runs once per seed",
     "defaults": "`balora train` settings applied to every experiment",
+    "dataset_defaults": "dataset name -> `balora train` settings of its experiments (over defaults)",
     "learning_rates": "learning-rate grid per method (method name -> list)",
     "phases": "phase name -> methods, budgets, train_samples, settings",
     "max_trainable_parameters": "refuse the study if a configuration trains more (adapter + head)",
@@ -102,6 +103,7 @@ class StudyFile:
     datasets: list[str]
     seeds: list[int]
     defaults: dict[str, Any]
+    dataset_defaults: dict[str, dict[str, Any]]
     learning_rates: dict[str, list[float]]
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -149,6 +151,10 @@ def parse_study(path: str | Path) -> StudyFile:
             raise doc.error(("max_trainable_parameters",), "max_trainable_parameters is one positive whole "
                             "number, set once (here or in defaults)")
         defaults = {**defaults, "max_trainable_parameters": cap[0]}
+    per_dataset = _check_keys(doc, ("dataset_defaults",), top.get("dataset_defaults"), "dataset_defaults")
+    for dataset, settings in per_dataset.items():
+        per_dataset[dataset] = _check_keys(doc, ("dataset_defaults", dataset), settings,
+                                           f"dataset_defaults of {dataset!r}")
     grids = _check_keys(doc, ("learning_rates",), top.get("learning_rates"), "learning_rates")
     phases = _check_keys(doc, ("phases",), top["phases"], "phases")
     if not phases:
@@ -177,6 +183,7 @@ def parse_study(path: str | Path) -> StudyFile:
         datasets=_list_of(doc, ("datasets",), top.get("datasets", ["sst2"]), str, "datasets"),
         seeds=_list_of(doc, ("seeds",), top.get("seeds", [42]), int, "seeds"),
         defaults=defaults,
+        dataset_defaults=per_dataset,
         learning_rates={method: _list_of(doc, ("learning_rates", method), grid, float, "a learning-rate grid")
                         for method, grid in grids.items()},
         phases=phases,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from balora.errors import UserError
 from balora.tasks.base import EvaluationInputs, TestOutcome, TrainerEvaluation
 from balora.tasks.language_metrics import perplexity_metrics, preprocess_logits, rouge_metrics, token_nll, \
     trainer_perplexity
@@ -88,6 +89,11 @@ class CausalLMTask:
 
     def encode(self, data, tokenizer, config, say) -> dict:
         from balora.tasks.encoding import encode_splits
+
+        if tokenizer.eos_token_id is None:  # e.g. BERT: transformers loads it as a "causal LM" all the same
+            raise UserError(f"--model_name_or_path {config.model_name_or_path}: its tokenizer has no end-of-sequence "
+                            f"token, so it cannot learn where a response ends; task {self.name} needs a decoder "
+                            "language model (e.g. SmolLM2-135M-Instruct, the default for prompt / response data)")
 
         return encode_splits(data.splits, data.spec, tokenizer, config.max_length, config.train_on_prompt, say)
 
