@@ -49,6 +49,43 @@ def test_a_failed_experiment_is_not_resumed(tmp_path):
     assert json.loads((tmp_path / "exp" / "status.json").read_text())["status"] == "failed"
 
 
+def test_resume_skips_a_checkpoint_whose_save_was_cut_short(tmp_path):
+    from balora.results import CHECKPOINT_COMPLETE_FILE
+
+    experiment = ExperimentDir(tmp_path, "exp")
+    for step, files in ((4, ["trainer_state.json", CHECKPOINT_COMPLETE_FILE]), (8, ["adapter_model.safetensors"])):
+        folder = experiment.checkpoints / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        for name in files:
+            (folder / name).write_text("{}")
+    assert experiment.latest_checkpoint() == str(experiment.checkpoints / "checkpoint-4")  # 8 was killed mid-save
+    (experiment.checkpoints / "checkpoint-8" / "trainer_state.json").write_text("{}")  # HF-complete, our state not yet
+    assert experiment.latest_checkpoint() == str(experiment.checkpoints / "checkpoint-4")
+    (experiment.checkpoints / "checkpoint-8" / CHECKPOINT_COMPLETE_FILE).touch()
+    assert experiment.latest_checkpoint() == str(experiment.checkpoints / "checkpoint-8")
+
+
+def test_the_pipelines_save_callback_marks_the_checkpoint_complete_last(tmp_path):
+    from types import SimpleNamespace
+
+    from balora.results import CHECKPOINT_COMPLETE_FILE
+    from balora.training.callbacks import METHOD_STATE_FILE, MethodState
+
+    folder = tmp_path / "checkpoint-3"
+    folder.mkdir()
+    args, state = SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(global_step=3, is_world_process_zero=True)
+    MethodState(None).on_save(args, state, None)  # a method with no state still marks it
+    assert (folder / CHECKPOINT_COMPLETE_FILE).is_file() and not (folder / METHOD_STATE_FILE).exists()
+
+    def state_then_check():
+        assert not (folder / CHECKPOINT_COMPLETE_FILE).exists()  # the marker comes after the state
+        return {"rank": 2}
+
+    (folder / CHECKPOINT_COMPLETE_FILE).unlink()
+    MethodState(state_then_check).on_save(args, state, None)
+    assert (folder / METHOD_STATE_FILE).is_file() and (folder / CHECKPOINT_COMPLETE_FILE).is_file()
+
+
 def test_a_resume_may_change_bookkeeping_settings_only(tmp_path):
     import dataclasses
 

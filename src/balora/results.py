@@ -24,6 +24,9 @@ from typing import Any
 from balora.config import bookkeeping_settings
 from balora.errors import UserError
 
+# Written into a checkpoint folder once everything of it is saved (balora.training.callbacks.MethodState).
+CHECKPOINT_COMPLETE_FILE = "balora_checkpoint_complete"
+
 # Settings that may differ between an interrupted run and its --resume: the bookkeeping ones.
 RESUME_INSENSITIVE = bookkeeping_settings()
 
@@ -175,7 +178,15 @@ class ExperimentDir:
         atomic_write_json(self.file(name), data)
 
     def latest_checkpoint(self) -> str | None:
+        """The newest checkpoint that was saved to the end: a process killed while saving leaves a
+        newer folder without the marker (or, from before the marker, without trainer_state.json,
+        which the Trainer writes after the weights, optimizer and RNG states)."""
         if not self.checkpoints.is_dir():
             return None
-        steps = [p for p in self.checkpoints.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-        return str(max(steps, key=lambda p: int(p.name.split("-")[-1]))) if steps else None
+        steps = sorted((p for p in self.checkpoints.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+                       key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+        for complete in (CHECKPOINT_COMPLETE_FILE, "trainer_state.json"):
+            saved = next((p for p in steps if (p / complete).is_file()), None)
+            if saved is not None:
+                return str(saved)
+        return None

@@ -12,6 +12,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
 from balora.errors import TrainingFailure
+from balora.results import CHECKPOINT_COMPLETE_FILE
 
 
 class NonFiniteLoss(TrainingFailure):
@@ -175,5 +176,9 @@ class MethodState(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if self.resume_state is not None and state.is_world_process_zero and checkpoint.is_dir():
+        if not (state.is_world_process_zero and checkpoint.is_dir()):
+            return
+        if self.resume_state is not None:
             torch.save(self.resume_state(), checkpoint / METHOD_STATE_FILE)
+        # last: --resume takes only checkpoints saved to the end (a kill mid-save leaves no marker)
+        (checkpoint / CHECKPOINT_COMPLETE_FILE).touch()
