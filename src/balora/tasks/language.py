@@ -31,11 +31,9 @@ def model_device(model) -> torch.device:
 
 def evaluation_autocast(model, config):
     """The number format the Trainer evaluates in (--precision), for the passes it does not run."""
-    from balora.training.precision import resolve_precision
+    from balora.training.precision import precision_autocast
 
-    precision = resolve_precision(config.precision)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    return torch.autocast(model_device(model).type, dtype=dtype, enabled=dtype is not None)
+    return precision_autocast(model_device(model).type, config.precision)
 
 
 @torch.no_grad()

@@ -43,6 +43,13 @@ def resolve_precision(requested: str) -> str:
     return requested
 
 
+def precision_autocast(device_type: str, requested: str):
+    """The autocast the Trainer runs its passes in under --precision ``requested``, for the passes
+    it does not run (untuned scores, generation)."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(resolve_precision(requested))
+    return torch.autocast(device_type, dtype=dtype, enabled=dtype is not None)
+
+
 def trainer_precision_arguments(precision: str) -> dict:
     """TrainingArguments for a resolved precision: autocast during training and evaluation."""
     on_cpu = not torch.cuda.is_available()
