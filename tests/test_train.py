@@ -128,3 +128,17 @@ def test_validation_metrics_are_those_of_the_kept_epoch(tmp_path, tiny_data_dir,
     assert results["best_epoch"] == best["epoch"]
     assert results["metrics"]["validation"]["accuracy"] == best["accuracy"]
     assert results["metrics"]["validation"]["loss"] == best["loss"]
+
+
+@pytest.mark.parametrize("method, settings, expected", [
+    ("lora", {}, 5e-4), ("adalora", {"adalora_init_r": 4, "adalora_target_r": 2}, 5e-3)])
+def test_without_a_learning_rate_each_method_trains_at_its_own_default(tmp_path, tiny_data_dir, tiny_model_dir,
+                                                                      method, settings, expected):
+    from balora.methods import METHODS, learning_rate_of
+
+    assert learning_rate_of(METHODS[method]) == expected
+    results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method, method_settings=settings,
+                        learning_rate=None, epochs=1)
+    first_steps = [json.loads(line) for line in (tmp_path / "tiny" / "metrics.jsonl").read_text().splitlines()]
+    assert results["config"]["learning_rate"] == expected  # recorded resolved, so --resume and compare see it
+    assert max(r["learning_rate"] for r in first_steps if r["type"] == "train") == pytest.approx(expected)

@@ -88,8 +88,8 @@ def build_command_parser(subparsers, name: str, func, method):
         elif param.kind is param.VAR_KEYWORD:
             for cls in method.option_classes:
                 add_dataclass_flags(parser, cls, method.flag_help)
-        elif dataclasses.is_dataclass(hints.get(param.name)):
-            add_dataclass_flags(parser, hints[param.name])
+        elif dataclasses.is_dataclass(hints.get(param.name)):  # TrainConfig: the shared flags, as this method reads them
+            add_dataclass_flags(parser, hints[param.name], method.flag_help if takes_method else None)
         else:
             required = param.default is inspect.Parameter.empty
             add_field_flag(parser, param.name, hints.get(param.name, str), None if required else param.default,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from balora.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_LEARNING_RATE = 5e-4  # a method may set its own (balora.methods.base.Method.default_learning_rate)
 
 
 def setting(default, help: str, **extra):
@@ -117,7 +118,9 @@ class TrainConfig:
     epochs: int = setting(3, "Number of training epochs.")
     batch_size: int = setting(32, "Training batch size per device.")
     eval_batch_size: int = setting(64, "Evaluation batch size per device.", bookkeeping="runtime")
-    learning_rate: float = setting(5e-4, "Peak learning rate (linear warm-up, then linear decay).")
+    learning_rate: float | None = setting(
+        None, f"Peak learning rate (linear warm-up, then linear decay); default {DEFAULT_LEARNING_RATE:g}, or the "
+        "method's own where it needs another (adalora).")
     weight_decay: float = setting(0.01, "AdamW weight decay.")
     warmup_ratio: float = setting(0.1, "Fraction of optimizer steps spent warming the learning rate up.")
     max_grad_norm: float = setting(1.0, "Gradient clipping norm (0 disables clipping).")
@@ -153,9 +156,9 @@ class TrainConfig:
                 "experiment_name",
                 f"must be a plain folder name (letters, digits, . _ - = +), got {self.experiment_name!r}",
             )
-        for name in ("epochs", "batch_size", "eval_batch_size", "learning_rate", "max_length",
-                     "gradient_accumulation_steps"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "gradient_accumulation_steps"):
             require_positive(name, getattr(self, name))
+        require_positive("learning_rate", self.learning_rate, allow_none=True)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError("seed", f"must be a whole number from 0 to {2**32 - 1} (got {self.seed})")
         require_positive("train_samples", self.train_samples, allow_none=True)

@@ -23,7 +23,7 @@ from balora.data import get_dataset_spec
 from balora.data.loading import TaskData
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
-from balora.methods import MethodContext, check_options_apply, get_method
+from balora.methods import MethodContext, check_options_apply, get_method, learning_rate_of
 from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.packaged_models import packaged_default
@@ -91,8 +91,10 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
                             config.prompt_column, config.response_column)
     task = task_for(spec, config.task)
-    if config.model_name_or_path is None:  # resolved before anything records the settings
-        config = dataclasses.replace(config, model_name_or_path=packaged_default(spec.is_text_to_text))
+    # Defaults that depend on the data or the method, resolved before anything records the settings.
+    config = dataclasses.replace(
+        config, model_name_or_path=config.model_name_or_path or packaged_default(spec.is_text_to_text),
+        learning_rate=config.learning_rate or learning_rate_of(method))
     settings = resolved_settings(config, options)
     require_tracker(config.report_to)
     check_model_source(config.model_name_or_path)

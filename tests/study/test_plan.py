@@ -66,6 +66,7 @@ def test_expansion_names_and_budgets(tmp_path, tiny_model_dir):
     assert groups["sst2-budgets-ba_lora-b900"].counts["adapter"] == 896  # exact: the largest count <= 900
     assert groups["sst2-budgets-ba_lora-b512"].counts["adapter"] == groups["sst2-budgets-lora-b512"].counts["adapter"]
     adalora = groups["sst2-budgets-adalora-b512"]
+    assert adalora.learning_rates == (5e-3,)  # no grid for it in the file: AdaLoRA's own default rate
     assert adalora.settings["adalora_init_r"] == 3 and adalora.counts["peak_adapter"] > adalora.counts["adapter"]
     assert groups["sst2-few_shot-ba_lora_uniform-b512-k8"].train_samples == 8
     assert groups["sst2-budgets-ba_lora-b512"].learning_rates == (3e-3,)  # the entry's grid wins

@@ -39,6 +39,13 @@ def get_method(name: str) -> Method:
     return METHODS[name]
 
 
+def learning_rate_of(method: Method) -> float:
+    """--learning_rate for ``method`` when none is given."""
+    from balora.config import DEFAULT_LEARNING_RATE
+
+    return method.default_learning_rate or DEFAULT_LEARNING_RATE
+
+
 def all_option_classes() -> list[type]:
     """Every method's option dataclasses, each once, in registry order (these become CLI flags)."""
     seen: list[type] = []

@@ -94,6 +94,9 @@ class Method:
     budget_settings: Callable[[int, int], dict] | None = None
     # What a shared flag does for this method, where that differs from the flag's own help.
     flag_help: dict[str, str] = field(default_factory=dict, compare=False)
+    # --learning_rate when none is given, where the shared default (config.DEFAULT_LEARNING_RATE)
+    # does not suit the method; its flag_help says why.
+    default_learning_rate: float | None = None
 
     def prepare(self, model: nn.Module, ctx: MethodContext) -> PreparedModel:
         module, function = self.prepare_function.split(":")

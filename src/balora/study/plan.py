@@ -17,7 +17,7 @@ from typing import Any
 
 from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
-from balora.methods import METHODS, all_option_classes, build_options
+from balora.methods import METHODS, all_option_classes, build_options, learning_rate_of
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
 from balora.study.values import typed_setting
@@ -257,7 +257,7 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     settings.update({name: value for name, value in swept.items() if name not in options.overrides})
     label = variant.label(str(label), swept)
     grid = entry.get("learning_rates") or study.learning_rates.get(method) or [
-        settings.get("learning_rate", TrainConfig.__dataclass_fields__["learning_rate"].default)]
+        settings.get("learning_rate") or learning_rate_of(METHODS[method])]
     if "learning_rate" in swept:  # a swept rate is a configuration of its own, not a grid to select from
         grid = [float(swept["learning_rate"])]
     settings.pop("learning_rate", None)
