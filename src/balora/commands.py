@@ -154,7 +154,8 @@ def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False,
         retry_failed: Run experiments that failed earlier again (by default they are skipped).
         phases: Run only these phases.
         methods: Run only these method labels.
-        datasets: Run only these datasets (instead of the file's).
+        datasets: Run these datasets instead of the file's (also ones it does not name); a phase that names
+            its own datasets runs only those of them that are chosen.
         seeds: Use these seeds (instead of the file's).
         results_dir: Folder of the study's experiments (default: the file's, else results/<name>).
         data_dir: Data folder for every experiment (as --data_dir of `balora train`).

@@ -135,6 +135,15 @@ def test_mistakes_name_the_line(tmp_path, tiny_model_dir, change, line, message)
     assert f"study.yaml line {line}: " in str(err.value) and message in str(err.value)
 
 
+def test_datasets_option_picks_among_a_phases_own_datasets_and_replaces_the_studys(tmp_path, tiny_model_dir):
+    body = STUDY.replace("      few_shot:\n", "      few_shot:\n        datasets: [sst2]\n")
+    groups = plan(tmp_path, tiny_model_dir, body=body, datasets=["cola"]).groups
+    assert {g.dataset for g in groups} == {"cola"}  # baselines and budgets run cola instead of sst2
+    assert not [g for g in groups if g.phase == "few_shot"]  # a phase made for sst2 is not retargeted
+    assert {g.phase for g in plan(tmp_path, tiny_model_dir, body=body, datasets=["sst2"]).groups} == {
+        "baselines", "budgets", "few_shot"}
+
+
 def test_dataset_defaults_apply_to_their_dataset_over_the_defaults_and_under_the_phase(tmp_path, tiny_model_dir):
     body = STUDY.replace("    seeds: [1, 2]\n", "    seeds: [1, 2]\n    datasets: [sst2, cola]\n").replace(
         "    learning_rates:\n", "    dataset_defaults:\n      cola: {{epochs: 4, max_length: 32}}\n    learning_rates:\n"

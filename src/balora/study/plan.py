@@ -164,7 +164,7 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
             continue
         phase_keys = ("phases", phase_name)
         _check_settings(doc, phase_keys + ("settings",), phase["settings"])
-        datasets = options.datasets or phase.get("datasets") or study.datasets
+        datasets = phase_datasets(phase.get("datasets"), study.datasets, options.datasets)
         seeds = tuple(options.seeds or phase.get("seeds") or study.seeds)
         _check_seeds(doc, phase_keys + ("seeds",) if "seeds" in phase else ("seeds",), seeds)
         budgets = phase.get("budgets") or [None]
@@ -193,6 +193,14 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
     if repeated:
         raise UserError(f"{doc.path}: two groups would share the name {repeated[0]}; give them different labels")
     return StudyPlan(study, options.results_dir or study.results_dir, groups)
+
+
+def phase_datasets(own: list[str] | None, study_wide: list[str], chosen: list[str] | None) -> list[str]:
+    """--datasets picks among the datasets a phase names for itself (a phase made for one dataset
+    is not run on another); a phase on the study's datasets runs the chosen ones instead."""
+    if own and chosen:
+        return [dataset for dataset in own if dataset in chosen]
+    return chosen or own or study_wide
 
 
 def _variants(doc, entry_keys: tuple, entry: dict) -> list[Variant]:
