@@ -255,8 +255,8 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
         settings["train_samples"] = shots
     budget = None
     if budget_value is not None:
-        budget = _resolve_budget(doc, budget_keys, budget_value, {**study_wide, **options.overrides},  # what
-                                 counter, num_labels)  # "LoRA at rank r" means here
+        reference = {**study_wide, **options.overrides}  # what "LoRA at rank r" means here
+        budget = _resolve_budget(doc, budget_keys, budget_value, reference, counter, num_labels)
         settings.update(_budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels))
     try:  # relative values read the finished configuration, budgets' ranks included
         swept, swept_text = variant.resolve(settings, _default_of)
