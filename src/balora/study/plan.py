@@ -10,7 +10,6 @@ and runs the other seeds at it (the test split is never looked at). Names are de
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,12 +17,11 @@ from typing import Any
 from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
 from balora.methods import METHODS, all_option_classes, build_options, learning_rate_of
+from balora.study.budgets import ParameterCounter, budget_settings, resolve_budget
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
-from balora.study.values import typed_setting
+from balora.study.values import METHOD_FIELDS, TRAIN_FIELDS, split_settings, typed_setting
 
-TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
-METHOD_FIELDS = {f.name for cls in all_option_classes() for f in dataclasses.fields(cls)}
 
 
 @dataclass(frozen=True)
@@ -106,40 +104,6 @@ class StudyPlan:
         """Experiments the study runs: a learning-rate search on the first seed, then the other seeds."""
         return sum(len(g.seeds) + len(g.learning_rates) - 1 if g.selects_learning_rate else len(g.seeds)
                    for g in self.groups)
-
-
-class ParameterCounter:
-    """Counts of configurations through `balora count`'s code path, each configuration once."""
-
-    def __init__(self):
-        self._cache: dict[str, dict] = {}
-        self._models: dict[tuple, object] = {}
-
-    def counts(self, settings: dict[str, Any], num_labels: int) -> dict[str, int]:
-        from balora.count import count_configuration
-        from balora.modeling import load_model
-        from balora.packaged_models import packaged_default
-
-        train_kwargs, method_kwargs = split_settings(settings)
-        key = json.dumps([train_kwargs.get("model_name_or_path"), settings["peft_method"], method_kwargs, num_labels],
-                         sort_keys=True, default=str)
-        if key not in self._cache:
-            # no model named: the one `balora train` would pick (num_labels None: prompt / response data)
-            model = train_kwargs.get("model_name_or_path") or packaged_default(num_labels is None)
-            config = TrainConfig(experiment_name="count", peft_method=settings["peft_method"],
-                                 model_name_or_path=model)
-            model_key = (config.model_name_or_path, num_labels)
-            if model_key not in self._models:
-                self._models[model_key] = load_model(config.model_name_or_path, num_labels, config.seed)
-            self._cache[key] = count_configuration(config, build_options(**method_kwargs), num_labels,
-                                                   base=self._models[model_key])["parameters"]
-        return self._cache[key]
-
-
-def split_settings(settings: dict[str, Any]) -> tuple[dict, dict]:
-    train = {k: v for k, v in settings.items() if k in TRAIN_FIELDS}
-    method = {k: v for k, v in settings.items() if k in METHOD_FIELDS}
-    return train, method
 
 
 def plan_study(study: StudyFile, options: StudyOptions | None = None, count: bool = True) -> StudyPlan:
@@ -256,8 +220,8 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     budget = None
     if budget_value is not None:
         reference = {**study_wide, **options.overrides}  # what "LoRA at rank r" means here
-        budget = _resolve_budget(doc, budget_keys, budget_value, reference, counter, num_labels)
-        settings.update(_budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels))
+        budget = resolve_budget(doc, budget_keys, budget_value, reference, counter, num_labels)
+        settings.update(budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels))
     try:  # relative values read the finished configuration, budgets' ranks included
         swept, swept_text = variant.resolve(settings, _default_of)
     except ValueError as err:
@@ -312,34 +276,6 @@ def _check_selection(doc, chosen, known, what: str) -> None:
 
 def _where_dataset(doc, phase_keys, phase) -> tuple:
     return phase_keys + ("datasets",) if "datasets" in phase else ("datasets",)
-
-
-def _resolve_budget(doc, keys, value, settings, counter, num_labels) -> int:
-    """A number, or {lora_rank: r}: what uniform LoRA at rank r costs on the study's targets."""
-    if isinstance(value, dict):
-        if set(value) != {"lora_rank"} or not isinstance(value["lora_rank"], int) or value["lora_rank"] < 1:
-            raise doc.error(keys, f"a budget is a number or {{lora_rank: r}} with r >= 1 (got {value})")
-        reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
-        return counter.counts({**reference, "peft_method": "lora", "lora_r": value["lora_rank"]}, num_labels)["adapter"]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise doc.error(keys, f"a budget is a positive whole number of adapter parameters (got {value!r})")
-    return value
-
-
-def _budget_settings(doc, entry_keys, budget_keys, method, budget, settings, counter, num_labels) -> dict:
-    spend = METHODS[method].budget_settings
-    if spend is None:
-        raise doc.error(entry_keys, f"method {method!r} has no budget to match; move it to a phase without 'budgets'")
-    reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
-    rank_cost = counter.counts({**reference, "peft_method": "lora", "lora_r": 1}, num_labels)["adapter"]
-    try:
-        chosen = spend(budget, rank_cost)
-    except ValueError as err:
-        raise doc.error(budget_keys, f"budget {budget:,} for {method}: {err}") from None
-    carrier = next(iter(chosen))
-    if carrier in settings:
-        raise doc.error(entry_keys + (carrier,), f"{carrier} is set by the phase's budgets; remove it here")
-    return {name: value for name, value in chosen.items() if name not in settings}
 
 
 def _validate(doc, study, phase_name, dataset, entry_keys, settings, grid) -> None:

@@ -21,7 +21,8 @@ from balora.experiment_lock import ExperimentBusy, ExperimentLock
 from balora.methods import build_options
 from balora.record import ResultsRecord, read_results_record
 from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json
-from balora.study.plan import Group, StudyPlan, select_learning_rate, split_settings
+from balora.study.plan import Group, StudyPlan, select_learning_rate
+from balora.study.values import split_settings
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The type of every `balora train` setting, so a study file's value is checked where it is written.
+"""The names and types of every `balora train` setting, so a study file's value is checked where it
+is written.
 
 A value of the wrong type would otherwise surface much later, as a failed experiment or a
 traceback, far from the line that holds it.
@@ -10,14 +11,25 @@ import dataclasses
 import types
 import typing
 from functools import cache
+from typing import Any
+
+from balora.config import TrainConfig
+from balora.methods import all_option_classes
+
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+METHOD_FIELDS = {f.name for cls in all_option_classes() for f in dataclasses.fields(cls)}
+
+
+def split_settings(settings: dict[str, Any]) -> tuple[dict, dict]:
+    """Flat settings -> (TrainConfig's, the methods' options')."""
+    train = {k: v for k, v in settings.items() if k in TRAIN_FIELDS}
+    method = {k: v for k, v in settings.items() if k in METHOD_FIELDS}
+    return train, method
 
 
 @cache
 def setting_types() -> dict[str, object]:
     """Setting name -> its annotation, for TrainConfig and every method's options."""
-    from balora.config import TrainConfig
-    from balora.methods import all_option_classes
-
     types_by_name = {}
     for cls in (TrainConfig, *all_option_classes()):
         hints = typing.get_type_hints(cls)
