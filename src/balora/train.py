@@ -39,6 +39,17 @@ from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
 
 
+def with_resolved_defaults(config: TrainConfig, spec=None, method=None) -> TrainConfig:
+    """The settings left to depend on the data or the method, filled in: the packaged model for the
+    data's kind, the method's own learning rate. Whatever compares a run's settings with recorded
+    ones (--resume, a study's rerun) compares these."""
+    spec = spec or get_dataset_spec(config.dataset, config.text_column, config.text_pair_column,
+                                    config.label_column, config.prompt_column, config.response_column)
+    return dataclasses.replace(
+        config, model_name_or_path=config.model_name_or_path or packaged_default(spec.is_text_to_text),
+        learning_rate=config.learning_rate or learning_rate_of(method or get_method(config.peft_method)))
+
+
 def resolved_settings(config: TrainConfig, options: dict[type, object]) -> dict:
     settings = dataclasses.asdict(config)
     for option in options.values():
@@ -91,10 +102,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
                             config.prompt_column, config.response_column)
     task = task_for(spec, config.task)
-    # Defaults that depend on the data or the method, resolved before anything records the settings.
-    config = dataclasses.replace(
-        config, model_name_or_path=config.model_name_or_path or packaged_default(spec.is_text_to_text),
-        learning_rate=config.learning_rate or learning_rate_of(method))
+    config = with_resolved_defaults(config, spec, method)  # before anything records the settings
     settings = resolved_settings(config, options)
     require_tracker(config.report_to)
     check_model_source(config.model_name_or_path)

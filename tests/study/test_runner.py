@@ -137,3 +137,25 @@ def test_study_state_of_two_processes_is_merged_not_overwritten(tmp_path):
     first.record("groups", "g", {"selected_learning_rate": 0.1})
     assert read_json(path)["experiments"] == {"a": {"status": "completed"}, "b": {"status": "failed"}}
     assert read_json(path)["groups"] == {"g": {"selected_learning_rate": 0.1}}
+
+
+def test_a_rerun_reads_back_experiments_whose_model_and_rate_were_defaults(tmp_path, tiny_model_dir,
+                                                                          tiny_data_dir, monkeypatch):
+    # No model and no rate in the file: `balora train` records the packaged model and the method's
+    # rate; the rerun must compare like with like, not None with what was recorded.
+    monkeypatch.setattr(balora.train, "packaged_default", lambda text_to_text: tiny_model_dir)
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: defaults
+        defaults: {{data_dir: {tiny_data_dir}, epochs: 1, batch_size: 8}}
+        phases:
+          plain:
+            methods: {{lora: {{}}, adalora: {{adalora_init_r: 3, adalora_target_r: 2}}}}
+        """))
+    options = StudyOptions(results_dir=str(tmp_path / "results"))
+    first = run_study(plan_from_file(str(path), options, count=False), print_line=lambda line: None)
+    assert [(o.status, o.ran_now) for o in first] == [("completed", True)] * 2
+    again = run_study(plan_from_file(str(path), options, count=False), print_line=lambda line: None)
+    assert [(o.status, o.ran_now) for o in again] == [("completed", False)] * 2
+    rates = [read_json(f"{tmp_path}/results/{o.name}/config.json")["learning_rate"] for o in first]
+    assert rates == [5e-4, 5e-3]

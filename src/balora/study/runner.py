@@ -112,7 +112,7 @@ def run_experiment(plan: StudyPlan, group: Group, learning_rate: float, seed: in
 
 def _run_locked(plan: StudyPlan, group: Group, name: str, learning_rate: float, seed: int,
                 retry_failed: bool) -> Outcome:
-    from balora.train import resolved_settings, train
+    from balora.train import resolved_settings, train, with_resolved_defaults
 
     train_kwargs, method_kwargs = split_settings(group.settings)
     experiment = ExperimentDir(plan.results_dir, name)
@@ -123,7 +123,8 @@ def _run_locked(plan: StudyPlan, group: Group, name: str, learning_rate: float, 
                              overwrite=status == "failed" and retry_failed, **train_kwargs)
         options = build_options(**method_kwargs)
         if status is not None and experiment.file("config.json").exists():
-            check_same_settings(name, read_json(experiment.file("config.json")), resolved_settings(config, options))
+            check_same_settings(name, read_json(experiment.file("config.json")),
+                                resolved_settings(with_resolved_defaults(config), options))
         if status == "completed":
             return Outcome(name, "completed", read_results_record(experiment.file("results_final.json")))
         if status == "failed" and not retry_failed:
