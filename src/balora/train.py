@@ -39,12 +39,17 @@ from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
 
 
+def dataset_spec_of(config: TrainConfig):
+    """The dataset's spec with the run's column overrides."""
+    return get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
+                            config.prompt_column, config.response_column)
+
+
 def with_resolved_defaults(config: TrainConfig, spec=None, method=None) -> TrainConfig:
     """The settings left to depend on the data or the method, filled in: the packaged model for the
     data's kind, the method's own learning rate. Whatever compares a run's settings with recorded
     ones (--resume, a study's rerun) compares these."""
-    spec = spec or get_dataset_spec(config.dataset, config.text_column, config.text_pair_column,
-                                    config.label_column, config.prompt_column, config.response_column)
+    spec = spec or dataset_spec_of(config)
     return dataclasses.replace(
         config, model_name_or_path=config.model_name_or_path or packaged_default(spec.is_text_to_text),
         learning_rate=config.learning_rate or learning_rate_of(method or get_method(config.peft_method)))
@@ -99,8 +104,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     method = get_method(config.peft_method)
     check_options_apply(method, options)
     options = {cls: options[cls] for cls in method.option_classes}
-    spec = get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
-                            config.prompt_column, config.response_column)
+    spec = dataset_spec_of(config)
     task = task_for(spec, config.task)
     config = with_resolved_defaults(config, spec, method)  # before anything records the settings
     settings = resolved_settings(config, options)

@@ -39,13 +39,18 @@ class ParameterCounter:
         return self._cache[key]
 
 
+def lora_cost(settings: dict[str, Any], rank: int, counter: ParameterCounter, num_labels) -> int:
+    """Adapter parameters of uniform LoRA at ``rank`` on the model and targets ``settings`` name."""
+    reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
+    return counter.counts({**reference, "peft_method": "lora", "lora_r": rank}, num_labels)["adapter"]
+
+
 def resolve_budget(doc, keys, value, settings, counter, num_labels) -> int:
     """A number, or {lora_rank: r}: what uniform LoRA at rank r costs on the study's targets."""
     if isinstance(value, dict):
         if set(value) != {"lora_rank"} or not isinstance(value["lora_rank"], int) or value["lora_rank"] < 1:
             raise doc.error(keys, f"a budget is a number or {{lora_rank: r}} with r >= 1 (got {value})")
-        reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
-        return counter.counts({**reference, "peft_method": "lora", "lora_r": value["lora_rank"]}, num_labels)["adapter"]
+        return lora_cost(settings, value["lora_rank"], counter, num_labels)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise doc.error(keys, f"a budget is a positive whole number of adapter parameters (got {value!r})")
     return value
@@ -55,8 +60,7 @@ def budget_settings(doc, entry_keys, budget_keys, method, budget, settings, coun
     spend = METHODS[method].budget_settings
     if spend is None:
         raise doc.error(entry_keys, f"method {method!r} has no budget to match; move it to a phase without 'budgets'")
-    reference = {k: settings[k] for k in ("model_name_or_path", "lora_target_modules") if k in settings}
-    rank_cost = counter.counts({**reference, "peft_method": "lora", "lora_r": 1}, num_labels)["adapter"]
+    rank_cost = lora_cost(settings, 1, counter, num_labels)
     try:
         chosen = spend(budget, rank_cost)
     except ValueError as err:
