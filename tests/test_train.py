@@ -142,3 +142,22 @@ def test_without_a_learning_rate_each_method_trains_at_its_own_default(tmp_path,
     first_steps = [json.loads(line) for line in (tmp_path / "tiny" / "metrics.jsonl").read_text().splitlines()]
     assert results["config"]["learning_rate"] == expected  # recorded resolved, so --resume and compare see it
     assert max(r["learning_rate"] for r in first_steps if r["type"] == "train") == pytest.approx(expected)
+
+
+def test_only_the_main_process_decides_whether_an_experiment_may_start(tmp_path, monkeypatch):
+    # Under torchrun the main process marks the folder running before another process looks at
+    # it; a second process that judged the folder itself took that for a killed run and refused.
+    from balora.config import TrainConfig
+    from balora.results import ExperimentDir
+    from balora.train import start_mode
+
+    experiment = ExperimentDir(tmp_path, "tiny")
+    experiment.start("new", {"seed": 42})  # what the main process has done by now
+    config = TrainConfig(experiment_name="tiny", results_dir=str(tmp_path))
+    with pytest.raises(UserError, match="unfinished"):
+        start_mode(experiment, config, {"seed": 42})  # a second run of the same name is refused
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert start_mode(experiment, config, {"seed": 42}) == "new"
+    assert start_mode(experiment, TrainConfig(experiment_name="tiny", results_dir=str(tmp_path), resume=True),
+                      {"seed": 42}) == "resume"

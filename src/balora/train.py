@@ -117,7 +117,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     lock = ExperimentLock(config.results_dir, config.experiment_name) if is_main_process() else nullcontext()
     with lock:
         experiment = ExperimentDir(config.results_dir, config.experiment_name)
-        mode = experiment.check_can_start(config.overwrite, config.resume, settings)
+        mode = start_mode(experiment, config, settings)
         quantization = options.get(QuantizationOptions)
         inputs = load_inputs(config, spec, task, console.say, quantization)
         check_cap(config, options, inputs)
@@ -145,6 +145,16 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             mark(experiment, "failed", f"{type(err).__name__}: {err}")
             raise TrainingFailure(f"unexpected {type(err).__name__}: {err} (traceback in "
                                   f"{experiment.file('training_log.txt')})") from err
+
+
+def start_mode(experiment: ExperimentDir, config: TrainConfig, settings: dict) -> str:
+    """new, overwrite or resume. Only the main process reads the folder: by the time another
+    process of the same run looks, the main one may have marked it running already, which reads
+    as a killed run. The others follow the flags; where the main process refuses, it exits and
+    the launcher stops the rest."""
+    if is_main_process():
+        return experiment.check_can_start(config.overwrite, config.resume, settings)
+    return "resume" if config.resume else "overwrite" if config.overwrite else "new"
 
 
 def mark(experiment: ExperimentDir, status: str, error: str) -> None:
