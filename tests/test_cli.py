@@ -199,3 +199,12 @@ def test_a_command_group_alone_prints_its_own_help(capsys):
     assert main(["plot"]) == 2
     out = capsys.readouterr().out
     assert out.startswith("usage: balora plot") and "ranks" in out and "curves" in out
+
+
+def test_a_help_text_continued_on_the_next_docstring_line_is_shown_whole():
+    from balora.cli import docstring_params
+    from balora.commands import study
+
+    helps = docstring_params(study)
+    assert helps["datasets"].endswith("a phase that names its own datasets runs only those of them that are chosen.")
+    assert helps["seeds"] == "Use these seeds (instead of the file's)."

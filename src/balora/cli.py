@@ -61,15 +61,19 @@ def from_namespace(cls: type, namespace: argparse.Namespace):
 
 
 def docstring_params(func) -> dict[str, str]:
-    """Help text of plain parameters from a Google-style ``Args:`` section."""
+    """Help text of plain parameters from a Google-style ``Args:`` section; a line indented
+    deeper than the parameter names continues the text of the one above."""
     doc = inspect.getdoc(func) or ""
-    helps, in_args = {}, False
+    helps, in_args, name = {}, False, None
     for line in doc.splitlines():
         if line.strip() == "Args:":
             in_args = True
+        elif in_args and line.startswith("        ") and name is not None:
+            helps[name] += " " + line.strip()
         elif in_args and ":" in line and line.startswith("    "):
             name, text = line.strip().split(":", 1)
-            helps[name.strip()] = text.strip()
+            name = name.strip()
+            helps[name] = text.strip()
     return helps
 
 
