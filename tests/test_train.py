@@ -74,6 +74,9 @@ def test_interrupted_experiment_resumes_from_its_checkpoint(tmp_path, tiny_data_
     assert "--- resuming" in (folder / "training_log.txt").read_text()
     # the first epoch's training time, spent before the interrupt, is counted too
     assert results["timing"]["train_seconds"] > before["seconds"] > 0
+    # and so is the whole run's: the first process's time up to its checkpoint, then this one's
+    timing = results["timing"]
+    assert timing["total_seconds"] > before["total_seconds"] + (timing["train_seconds"] - before["seconds"])
 
 
 @pytest.mark.parametrize("method", ["lora", "ba_lora", "adalora", "layerwise", "plateau_lora", "full"])

@@ -226,7 +226,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     loss_watch = LossWatch(method.name)
     report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
                          loss_watch, evaluation.metric)
-    clock = TrainingClock(resuming_from)
+    clock = TrainingClock(resuming_from, started)
     # Evaluation in length-sorted batches pads little; metrics do not depend on the order, and
     # the test predictions are put back in the data's order below.
     validation, _ = by_length(tokenized["validation"])
@@ -275,7 +275,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         data={"source": data.source, "sizes": {name: len(split) for name, split in tokenized.items()},
               "split_origin": data.split_origin, "label_names": list(spec.label_names)},
         timing={"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
-                "eval_seconds": eval_seconds, "total_seconds": time.perf_counter() - started,
+                "eval_seconds": eval_seconds, "total_seconds": clock.total_seconds(),
                 "optimizer_steps": trainer.state.global_step},
         peak_memory=peak_memory_mb(),
         runtime=runtime,

@@ -117,15 +117,20 @@ class EvaluateAtLastStep(TrainerCallback):
 
 
 class TrainingClock(TrainerCallback):
-    """Seconds spent training, across interruptions: each checkpoint records the total so far,
-    and a resumed run starts its clock from the checkpoint it resumes."""
+    """Seconds spent training, and in the whole run, across interruptions: each checkpoint records
+    the totals so far, and a resumed run starts its clocks from the checkpoint it resumes (time
+    spent after that checkpoint, before the interrupt, is redone and counted once)."""
 
     FILE = "balora_training_seconds.json"
 
-    def __init__(self, resume_checkpoint: str | None = None):
-        self.earlier = 0.0
+    def __init__(self, resume_checkpoint: str | None, run_started: float):
+        """``run_started``: time.perf_counter() when this process began the run."""
+        saved = {}
         if resume_checkpoint and (Path(resume_checkpoint) / self.FILE).exists():
-            self.earlier = json.loads((Path(resume_checkpoint) / self.FILE).read_text())["seconds"]
+            saved = json.loads((Path(resume_checkpoint) / self.FILE).read_text())
+        self.earlier = saved.get("seconds", 0.0)
+        self.earlier_total = saved.get("total_seconds", 0.0)  # absent in checkpoints of older versions
+        self.run_started = run_started
         self.started = None
 
     def on_train_begin(self, args, state, control, **kwargs):
@@ -134,10 +139,14 @@ class TrainingClock(TrainerCallback):
     def seconds(self) -> float:
         return self.earlier + (time.perf_counter() - self.started if self.started is not None else 0.0)
 
+    def total_seconds(self) -> float:
+        return self.earlier_total + time.perf_counter() - self.run_started
+
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if state.is_world_process_zero and checkpoint.is_dir():
-            (checkpoint / self.FILE).write_text(json.dumps({"seconds": self.seconds()}))
+            (checkpoint / self.FILE).write_text(json.dumps({"seconds": self.seconds(),
+                                                            "total_seconds": self.total_seconds()}))
 
 
 class QuietProgress(ProgressCallback):
