@@ -159,3 +159,18 @@ def test_a_rerun_reads_back_experiments_whose_model_and_rate_were_defaults(tmp_p
     assert [(o.status, o.ran_now) for o in again] == [("completed", False)] * 2
     rates = [read_json(f"{tmp_path}/results/{o.name}/config.json")["learning_rate"] for o in first]
     assert rates == [5e-4, 5e-3]
+
+
+def test_a_searched_perplexity_is_recorded_as_measured_with_its_direction():
+    # study.json recorded the signed selection scores: perplexities appeared negated
+    from balora.record import ResultsRecord
+    from balora.study.runner import search_record
+
+    def run(perplexity):
+        return ResultsRecord(experiment_name="x", method="lora", dataset="alpaca", seed=1, headline_metric="perplexity",
+                             metrics={"validation": {"perplexity": perplexity}, "test": {}}, parameters={}, config={})
+
+    entry = search_record({1e-3: run(7.5), 2e-3: run(6.9), 4e-3: None}, selected=2e-3)
+    assert entry == {"metric": "perplexity", "higher_is_better": False,
+                     "validation_by_learning_rate": {"0.001": 7.5, "0.002": 6.9, "0.004": None},
+                     "selected_learning_rate": 2e-3}

@@ -83,6 +83,20 @@ def validation_score(results: ResultsRecord | None) -> float | None:
     return -value if results.headline_metric in LOWER_IS_BETTER else value
 
 
+def search_record(searched: dict[float, ResultsRecord | None], selected: float | None) -> dict:
+    """What study.json keeps of a group's learning-rate search: each rate's validation headline
+    metric as measured (a perplexity stays a perplexity), which metric and which way is better,
+    and the rate chosen; a rate whose run did not finish has None."""
+    from balora.analysis.metrics import LOWER_IS_BETTER
+
+    metric = next((results.headline_metric for results in searched.values() if validation_score(results) is not None),
+                  None)
+    return {"metric": metric, "higher_is_better": None if metric is None else metric not in LOWER_IS_BETTER,
+            "validation_by_learning_rate": {f"{lr:g}": results.validation() if validation_score(results) is not None
+                                            else None for lr, results in searched.items()},
+            "selected_learning_rate": selected}
+
+
 def finished_results(plan: StudyPlan, name: str) -> ResultsRecord | None:
     path = Path(plan.results_dir) / name / "results_final.json"
     return read_results_record(path) if path.exists() else None
@@ -170,10 +184,9 @@ def run_study(plan: StudyPlan, retry_failed: bool = False, print_line=print) -> 
             print_line(f"    {group.key}: another process is still searching its learning rate; it runs the "
                        "other seeds when done")
             continue
-        scores = {lr: validation_score(first[(lr, group.seeds[0])].results) for lr in group.learning_rates}
-        selected = select_learning_rate(scores)
-        state.record("groups", group.key, {"validation_by_learning_rate": {f"{lr:g}": s for lr, s in scores.items()},
-                                           "selected_learning_rate": selected})
+        searched = {lr: first[(lr, group.seeds[0])].results for lr in group.learning_rates}
+        selected = select_learning_rate({lr: validation_score(results) for lr, results in searched.items()})
+        state.record("groups", group.key, search_record(searched, selected))
         if selected is None:
             print_line(f"    {group.key}: every learning rate failed; its other seeds are not run")
             continue
