@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from balora.config import DEFAULT_MODEL, TrainConfig
+from balora.config import TrainConfig
 
 
 def train(config: TrainConfig, **method_options) -> None:
@@ -35,19 +35,8 @@ def count(model_name_or_path: str | None = None, peft_method: str = "lora", data
         max_trainable_parameters: Show the count against this cap; exit 2 when the configuration exceeds it.
     """
     from balora.count import check_trainable_cap, count_configuration, print_counts
-    from balora.data import get_dataset_spec
-    from balora.errors import UserError
-    from balora.modeling import check_model_source
 
-    from balora.packaged_models import packaged_default
-
-    spec = get_dataset_spec(dataset)
-    model_name_or_path = model_name_or_path or packaged_default(spec.is_text_to_text)
-    check_model_source(model_name_or_path)
-    if num_labels is None and not spec.is_text_to_text:
-        if not spec.num_labels:
-            raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
-        num_labels = spec.num_labels
+    model_name_or_path, num_labels = _model_and_head(model_name_or_path, dataset, num_labels)
     config = TrainConfig(experiment_name="count", dataset=dataset, peft_method=peft_method,
                          model_name_or_path=model_name_or_path)
     report = count_configuration(config, {type(o): o for o in method_options.values()}, num_labels)
@@ -55,7 +44,7 @@ def count(model_name_or_path: str | None = None, peft_method: str = "lora", data
     check_trainable_cap(f"{peft_method} on {model_name_or_path}", report["parameters"], max_trainable_parameters)
 
 
-def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset: str = "sst2",
+def memory(methods: list[str], model_name_or_path: str | None = None, dataset: str = "sst2",
            num_labels: int | None = None, memory_limit_gb: float | None = None, max_length: int = 128,
            max_batch_size: int = 1024, output_dir: str = "analysis") -> None:
     """Measure the largest training batch that fits a memory limit, per method (e.g. full vs LoRA vs QLoRA).
@@ -69,9 +58,11 @@ def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset:
 
     Args:
         methods: Methods to measure, each a method name with optional flags, e.g. full lora "lora --quantization nf4".
-        model_name_or_path: Hugging Face model id or local folder (as for `balora train`).
-        dataset: The task head is sized for this dataset's classes (see `balora datasets`).
-        num_labels: Classes of the task head, overriding --dataset.
+        model_name_or_path: Hugging Face model id or local folder (as for `balora train`; default: the
+            packaged MiniLM for classification, SmolLM2-135M-Instruct for prompt / response data).
+        dataset: The task head is sized for this dataset's classes (see `balora datasets`); prompt / response
+            datasets (alpaca, samsum) measure the causal language model, its loss on every token.
+        num_labels: Classes of the task head, overriding --dataset (needed for `csv`).
         memory_limit_gb: Memory limit in GB (10^9 bytes); default: the GPU's memory (required on a CPU).
         max_length: Tokens per sequence of the measured batches.
         max_batch_size: Largest batch size tried.
@@ -79,21 +70,28 @@ def memory(methods: list[str], model_name_or_path: str = DEFAULT_MODEL, dataset:
     """
     from balora.memory.command import run_memory_command
 
-    if num_labels is None:
-        num_labels = _num_labels_of(dataset)
+    model_name_or_path, num_labels = _model_and_head(model_name_or_path, dataset, num_labels)
     for path in run_memory_command(methods, model_name_or_path, num_labels, memory_limit_gb, max_length,
                                    max_batch_size, output_dir):
         print(f"wrote {path}")
 
 
-def _num_labels_of(dataset: str) -> int:
+def _model_and_head(model_name_or_path: str | None, dataset: str, num_labels: int | None) -> tuple[str, int | None]:
+    """The model a command without a training set looks at, and its head's classes (None: a causal
+    LM with its own head), from --dataset as `balora train` would decide them."""
     from balora.data import get_dataset_spec
     from balora.errors import UserError
+    from balora.modeling import check_model_source
+    from balora.packaged_models import packaged_default
 
     spec = get_dataset_spec(dataset)
-    if not spec.num_labels:
-        raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
-    return spec.num_labels
+    model_name_or_path = model_name_or_path or packaged_default(spec.is_text_to_text)
+    check_model_source(model_name_or_path)
+    if num_labels is None and not spec.is_text_to_text:
+        if not spec.num_labels:
+            raise UserError(f"--dataset {dataset}: the number of classes is only known from the data; pass --num_labels")
+        num_labels = spec.num_labels
+    return model_name_or_path, num_labels
 
 
 def datasets() -> None:

@@ -24,3 +24,19 @@ def test_a_step_on_an_nf4_base_counts_the_model_and_what_the_step_added(nf4_spec
 
 def test_the_measure_runs_in_its_own_process(nf4_spec):
     assert measure_in_subprocess(nf4_spec) > 0
+
+
+def test_a_decoder_step_is_measured_on_its_language_modelling_loss(tiny_decoder_dir):
+    # num_labels None: the causal LM with its own head, as `balora train` trains it on prompt / response data
+    result = run_step(StepSpec(tiny_decoder_dir, None, "lora", {"lora_r": 4}, batch_size=2, max_length=16))
+    assert result["fits"] and result["peak_bytes"] > 0
+
+
+def test_the_memory_command_measures_what_train_would_load_for_the_dataset():
+    from balora.commands import _model_and_head
+    from balora.config import DEFAULT_MODEL
+    from balora.packaged_models import SMOLLM2
+
+    assert _model_and_head(None, "alpaca", None) == (SMOLLM2, None)
+    assert _model_and_head(None, "ag_news", None) == (DEFAULT_MODEL, 4)
+    assert _model_and_head(None, "alpaca", 3) == (SMOLLM2, 3)

@@ -55,7 +55,7 @@ def default_limit_bytes(memory_limit_gb: float | None) -> int:
     return torch.cuda.get_device_properties(0).total_memory
 
 
-def search_method(method: MethodUnderTest, model: str, num_labels: int, max_length: int, limit: int,
+def search_method(method: MethodUnderTest, model: str, num_labels: int | None, max_length: int, limit: int,
                   max_batch_size: int, say) -> BatchSearch:
     from balora.memory.step import StepSpec, measure_in_subprocess
 
@@ -80,8 +80,9 @@ def table_lines(results: list[tuple[MethodUnderTest, BatchSearch]], limit: int) 
     return lines
 
 
-def run_memory_command(methods: list[str], model_name_or_path: str, num_labels: int, memory_limit_gb: float | None,
-                       max_length: int, max_batch_size: int, output_dir: str, say=print) -> list[Path]:
+def run_memory_command(methods: list[str], model_name_or_path: str, num_labels: int | None,
+                       memory_limit_gb: float | None, max_length: int, max_batch_size: int, output_dir: str,
+                       say=print) -> list[Path]:
     from balora.memory.plot import memory_plot
     from balora.modeling import training_device
     from balora.results import atomic_write_text

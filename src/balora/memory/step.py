@@ -3,13 +3,14 @@
 Each measurement runs in a fresh Python process (``python -m balora.memory.step SPEC``), the
 honest way to get a peak: a process that already trained at another batch size keeps allocator
 caches, and on a CPU the resident high-water mark belongs to the whole process. The child loads
-the model the way `balora train` does (quantized if asked), prepares the method (BA-LoRA's ranks
-at equal importance: the same adapter size, no gradient pass), and runs two AdamW steps, the
-first on one sequence (it creates the optimizer state), the second on the batch of full-length
-sequences, so the optimizer state exists during that step's forward and backward passes. It reports the model's tensors plus the most the steps added: on a GPU the
-allocator's peak; on a CPU the bytes of the model's parameters and buffers plus the peak of
-anonymous resident memory above the loaded process (loading's own transient copies, the Python
-interpreter and the libraries' code are not counted).
+the model the way `balora train` does (a classifier, or a causal LM for prompt / response data;
+quantized if asked), prepares the method (BA-LoRA's ranks at equal importance: the same adapter
+size, no gradient pass), and runs two AdamW steps, the first on one sequence (it creates the
+optimizer state), the second on the batch of full-length sequences, so the optimizer state
+exists during that step's forward and backward passes. It reports the model's tensors plus the
+most the steps added: on a GPU the allocator's peak; on a CPU the bytes of the model's
+parameters and buffers plus the peak of anonymous resident memory above the loaded process
+(loading's own transient copies, the Python interpreter and the libraries' code are not counted).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass
 @dataclass(frozen=True)
 class StepSpec:
     model_name_or_path: str
-    num_labels: int
+    num_labels: int | None  # classes of the task head; None: a causal LM, trained to predict every token
     peft_method: str
     method_settings: dict  # flat method flags, as `balora train` takes them
     batch_size: int
@@ -54,9 +55,11 @@ def _synthetic_batch(vocab_size: int, spec: StepSpec, device):
 
     generator = torch.Generator().manual_seed(spec.seed)
     shape = (spec.batch_size, spec.max_length)
-    return {"input_ids": torch.randint(1000 if vocab_size > 2000 else 0, vocab_size, shape, generator=generator).to(device),
-            "attention_mask": torch.ones(shape, dtype=torch.long, device=device),
-            "labels": torch.randint(0, spec.num_labels, (spec.batch_size,), generator=generator).to(device)}
+    input_ids = torch.randint(1000 if vocab_size > 2000 else 0, vocab_size, shape, generator=generator)
+    labels = (input_ids.clone() if spec.num_labels is None  # a decoder's loss is on every token
+              else torch.randint(0, spec.num_labels, (spec.batch_size,), generator=generator))
+    return {"input_ids": input_ids.to(device), "attention_mask": torch.ones(shape, dtype=torch.long, device=device),
+            "labels": labels.to(device)}
 
 
 def run_step(spec: StepSpec) -> dict:
@@ -65,7 +68,7 @@ def run_step(spec: StepSpec) -> dict:
     from balora.config import TrainConfig
     from balora.memory.accounting import PeakMemory, model_bytes
     from balora.methods import MethodContext, build_options, check_options_apply, get_method
-    from balora.modeling import load_classifier, training_device
+    from balora.modeling import load_model, training_device
     from balora.quantization import QuantizationOptions
 
     device = training_device()
@@ -76,8 +79,8 @@ def run_step(spec: StepSpec) -> dict:
     config = TrainConfig(experiment_name="memory", peft_method=spec.peft_method,
                          model_name_or_path=spec.model_name_or_path, batch_size=spec.batch_size,
                          max_length=spec.max_length, seed=spec.seed)
-    loaded = load_classifier(spec.model_name_or_path, spec.num_labels, spec.seed,
-                             quantization=options.get(QuantizationOptions))
+    loaded = load_model(spec.model_name_or_path, spec.num_labels, spec.seed,
+                        quantization=options.get(QuantizationOptions))
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules, train_dataset=None,
                             collator=None, say=lambda line: None, dry_run=True)
     model = method.prepare(loaded.model, context).model
