@@ -18,8 +18,8 @@ ADALORA = Method(
     flag_help={"param_budget": "Adapter parameters to keep after pruning: sets --adalora_target_r (default: "
                                "--adalora_target_r as given).",
                "lora_alpha": "AdaLoRA scaling numerator: updates are scaled by lora_alpha / the module's kept rank.",
-               "learning_rate": f"Peak learning rate; default {DEFAULT_LEARNING_RATE:g} for AdaLoRA, 10x LoRA's: its singular values "
-                                "start at zero and its A and B at N(0, 0.02), so at LoRA's rate its first updates "
-                                "are about 100x smaller than LoRA's (a short run does not move)."},
+               "learning_rate": f"Peak learning rate; default {DEFAULT_LEARNING_RATE:g} for AdaLoRA, 10x LoRA's: its "
+                                "singular values start at zero and its A and B at N(0, 0.02), so at LoRA's rate its "
+                                "first updates are about 100x smaller than LoRA's (a short run does not move)."},
     default_learning_rate=DEFAULT_LEARNING_RATE,
 )
