@@ -32,6 +32,9 @@ def test_two_processes_under_torchrun_finish_with_predictions_in_data_order(tmp_
     assert json.loads((tmp_path / "tiny" / "status.json").read_text())["status"] == "completed"
     results = json.loads((tmp_path / "tiny" / "results_final.json").read_text())
     assert results["data"]["sizes"]["validation"] == 13
+    # one data-parallel group: 54 training examples in batches of 4 on each of 2 processes (two
+    # processes each training alone on all of them took 14 steps)
+    assert results["data"]["sizes"]["train"] == 54 and results["timing"]["optimizer_steps"] == 7
     import pandas as pd
 
     saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv")

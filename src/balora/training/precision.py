@@ -54,8 +54,10 @@ def trainer_precision_arguments(precision: str) -> dict:
     """TrainingArguments for a resolved precision: autocast during training and evaluation."""
     on_cpu = not torch.cuda.is_available()
     return {"bf16": precision == "bf16", "fp16": precision == "fp16",
-            # the Trainer refuses bf16 without a GPU unless told the CPU is meant
-            "use_cpu": on_cpu and precision == "bf16"}
+            # Without a GPU the Trainer must be told the CPU is meant: it refuses bf16 otherwise, and
+            # under torchrun only then do the processes train as one (gloo) data-parallel group; at
+            # fp32 without it, each process trained on all the data by itself.
+            "use_cpu": on_cpu}
 
 
 def match_threads_to_cores() -> int:
