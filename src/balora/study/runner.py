@@ -89,11 +89,11 @@ def search_record(searched: dict[float, ResultsRecord | None], selected: float |
     and the rate chosen; a rate whose run did not finish has None."""
     from balora.analysis.metrics import LOWER_IS_BETTER
 
-    metric = next((results.headline_metric for results in searched.values() if validation_score(results) is not None),
-                  None)
+    finished = {lr: results for lr, results in searched.items() if validation_score(results) is not None}
+    metric = next((results.headline_metric for results in finished.values()), None)
     return {"metric": metric, "higher_is_better": None if metric is None else metric not in LOWER_IS_BETTER,
-            "validation_by_learning_rate": {f"{lr:g}": results.validation() if validation_score(results) is not None
-                                            else None for lr, results in searched.items()},
+            "validation_by_learning_rate": {f"{lr:g}": finished[lr].validation() if lr in finished else None
+                                            for lr in searched},
             "selected_learning_rate": selected}
 
 
