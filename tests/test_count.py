@@ -4,7 +4,7 @@ import pytest
 
 from balora.cli import main
 from balora.config import TrainConfig
-from balora.count import count_configuration
+from balora.preparation import count_configuration
 from balora.methods import METHODS, build_options
 from helpers import run_train
 
@@ -31,12 +31,12 @@ def test_count_agrees_with_the_trained_model(tmp_path, tiny_data_dir, tiny_model
     trained = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method, epochs=1,
                         method_settings=settings)
     if method == "plateau_lora":  # counted: where it starts and the most it may grow to
-        assert counted["parameters"]["adapter"] == trained["parameters"]["adapter"]
-        assert counted["parameters"]["peak_adapter"] == trained["method_summary"]["max_adapter_parameters"]
+        assert counted.parameters.adapter == trained["parameters"]["adapter"]
+        assert counted.parameters.peak_adapter == trained["method_summary"]["max_adapter_parameters"]
     else:
-        assert counted["parameters"] == trained["parameters"]
+        assert counted.parameters.as_dict() == trained["parameters"]
     if method in ("lora", "layerwise", "adalora"):
-        assert counted["rank_pattern"] == trained["method_summary"]["rank_pattern"]
+        assert counted.rank_pattern == trained["method_summary"]["rank_pattern"]
 
 
 def test_count_command_prints_counts_and_ranks(tiny_model_dir, capsys):
@@ -69,5 +69,5 @@ def test_all_linear_targets_every_linear_layer_but_the_head(tiny_model_dir):
     counted = count_configuration(config, build_options(lora_target_modules=["all-linear"], lora_r=1), num_labels=2)
     # Per layer: query, key, value, attention output (32x32: 64 each), intermediate and output (32<->64: 96
     # each); plus the pooler (32x32). The classifier is the head, trained whole and not adapted.
-    assert counted["parameters"]["adapter"] == 2 * (4 * 64 + 2 * 96) + 64
-    assert counted["parameters"]["head"] == 66
+    assert counted.parameters.adapter == 2 * (4 * 64 + 2 * 96) + 64
+    assert counted.parameters.head == 66

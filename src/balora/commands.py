@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from balora.config import TrainConfig
+from balora.flags import accepted_flags
 
 
 def train(config: TrainConfig, **method_options) -> None:
@@ -16,14 +17,23 @@ def train(config: TrainConfig, **method_options) -> None:
     run_training(config, {type(option): option for option in method_options.values()})
 
 
+# A `balora train` command line counts as it is: train's other flags are accepted (and noted when ignored).
+TrainFlagsForCount = accepted_flags(
+    "TrainFlagsForCount", TrainConfig, leave_out=("model_name_or_path", "peft_method", "dataset", "max_trainable_parameters"),
+    doc="balora train's other flags: accepted, so that a train command line is counted as it is; only "
+        "--prompt_column / --response_column change the counts (prompt / response data: a causal language model)")
+
+
 def count(model_name_or_path: str | None = None, peft_method: str = "lora", dataset: str = "sst2",
-          num_labels: int | None = None, max_trainable_parameters: int | None = None, **method_options) -> None:
+          num_labels: int | None = None, max_trainable_parameters: int | None = None,
+          train_flags: TrainFlagsForCount = None, **method_options) -> None:
     """Print the parameter counts and rank pattern a configuration would train, without training.
 
     Use it to match budgets before spending compute: the counts are those `balora train` reports
-    with the same flags. BA-LoRA's total is exact; its pattern is shown at equal importance (the
-    gradient pass decides the real one). AdaLoRA shows the count it keeps and the peak it holds;
-    plateau_lora the count it starts from and the most it may grow to.
+    with the same flags, and a whole `balora train` command line is accepted (`train` replaced by
+    `count`). BA-LoRA's total is exact; its pattern is shown at equal importance (the gradient pass
+    decides the real one). AdaLoRA shows the count it keeps and the peak it holds; plateau_lora the
+    count it starts from and the most it may grow to.
 
     Args:
         model_name_or_path: Hugging Face model id or local folder (as for `balora train`; default: the
@@ -34,14 +44,19 @@ def count(model_name_or_path: str | None = None, peft_method: str = "lora", data
         num_labels: Classes of the task head, overriding --dataset (needed for `csv`).
         max_trainable_parameters: Show the count against this cap; exit 2 when the configuration exceeds it.
     """
-    from balora.count import check_trainable_cap, count_configuration, print_counts
+    import dataclasses
 
-    model_name_or_path, num_labels = _model_and_head(model_name_or_path, dataset, num_labels)
-    config = TrainConfig(experiment_name="count", dataset=dataset, peft_method=peft_method,
-                         model_name_or_path=model_name_or_path)
-    report = count_configuration(config, {type(o): o for o in method_options.values()}, num_labels)
-    print_counts(report, max_trainable_parameters)
-    check_trainable_cap(f"{peft_method} on {model_name_or_path}", report["parameters"], max_trainable_parameters)
+    from balora.count import count_train_command, ignored_train_flags
+
+    train_flags = train_flags or TrainFlagsForCount()
+    columns = {name: getattr(train_flags, name) for name in ("text_column", "prompt_column", "response_column")}
+    model_name_or_path, num_labels = _model_and_head(model_name_or_path, dataset, num_labels, columns)
+    # every flag's range is checked as `balora train` checks it, before anything loads
+    config = TrainConfig(**{**dataclasses.asdict(train_flags), "experiment_name": train_flags.experiment_name or "count",
+                            "dataset": dataset, "peft_method": peft_method, "model_name_or_path": model_name_or_path,
+                            "max_trainable_parameters": max_trainable_parameters})
+    count_train_command(config, {type(o): o for o in method_options.values()}, num_labels,
+                        ignored_train_flags(train_flags))
 
 
 def memory(methods: list[str], model_name_or_path: str | None = None, dataset: str = "sst2",
@@ -76,15 +91,23 @@ def memory(methods: list[str], model_name_or_path: str | None = None, dataset: s
         print(f"wrote {path}")
 
 
-def _model_and_head(model_name_or_path: str | None, dataset: str, num_labels: int | None) -> tuple[str, int | None]:
+def _model_and_head(model_name_or_path: str | None, dataset: str, num_labels: int | None,
+                    columns: dict[str, str | None] | None = None) -> tuple[str, int | None]:
     """The model a command without a training set looks at, and its head's classes (None: a causal
-    LM with its own head), from --dataset as `balora train` would decide them."""
+    LM with its own head), from --dataset (and its columns) as `balora train` would decide them."""
     from balora.data import get_dataset_spec
-    from balora.errors import UserError
+    from balora.data.registry import CSV_DATASET
+    from balora.errors import ConfigError, UserError
     from balora.modeling import check_model_source
     from balora.packaged_models import packaged_default
 
-    spec = get_dataset_spec(dataset)
+    if num_labels is not None and (isinstance(num_labels, bool) or num_labels < 1):
+        raise ConfigError("num_labels", f"must be a whole number >= 1 (got {num_labels})")
+    columns = {name: value for name, value in (columns or {}).items() if value is not None}
+    if dataset == CSV_DATASET and "prompt_column" not in columns:
+        # the text column does not change the model; whether the file holds prompt / response pairs does
+        columns.setdefault("text_column", "text")
+    spec = get_dataset_spec(dataset, **columns)
     model_name_or_path = model_name_or_path or packaged_default(spec.is_text_to_text)
     check_model_source(model_name_or_path)
     if num_labels is None and not spec.is_text_to_text:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from torch import nn
 
+from balora.errors import UserError
 from balora.modeling import linear_shape
 
 # PEFT keeps a frozen copy of every module it trains a replacement for; it is not part of the model.
@@ -88,3 +89,22 @@ def count_parameters(model: nn.Module, head_modules: Iterable[str]) -> Parameter
                 head += param.numel()
     return ParameterCounts(adapter=trainable - head, head=head, trainable=trainable, total=total,
                            peak_adapter=trainable - head)
+
+
+# --max_trainable_parameters: the cap every entry point (train, count, a study's dry run) checks the same way.
+def capped_count(counts: ParameterCounts) -> int:
+    """What --max_trainable_parameters limits: adapter + head, the adapter at the most it holds
+    during training (AdaLoRA's initial ranks, plateau_lora's largest rank)."""
+    return counts.peak_adapter + counts.head
+
+
+def cap_line(counts: ParameterCounts, cap: int) -> str:
+    held = capped_count(counts)
+    verdict = "within" if held <= cap else "ABOVE"
+    return f"{held:,} trainable (adapter {counts.peak_adapter:,} + head {counts.head:,}), {verdict} the cap of {cap:,}"
+
+
+def check_trainable_cap(name: str, counts: ParameterCounts, cap: int | None) -> None:
+    """One line naming the configuration and its count when it exceeds the cap."""
+    if cap is not None and capped_count(counts) > cap:
+        raise UserError(f"{name}: {cap_line(counts, cap)} (--max_trainable_parameters); nothing was trained")

@@ -23,10 +23,11 @@ from balora.data import get_dataset_spec
 from balora.data.loading import TaskData
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
-from balora.methods import MethodContext, check_options_apply, get_method, learning_rate_of
+from balora.methods import MethodContext, get_method, learning_rate_of
 from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.packaged_models import packaged_default
+from balora.preparation import prepare_loaded, resolve_method
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import ResultsRecord
@@ -101,9 +102,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     started = time.perf_counter()
 
     # --- Validate everything that can be validated without touching the disk.
-    method = get_method(config.peft_method)
-    check_options_apply(method, options)
-    options = {cls: options[cls] for cls in method.option_classes}
+    method, options = resolve_method(config.peft_method, options)
     spec = dataset_spec_of(config)
     task = task_for(spec, config.task)
     config = with_resolved_defaults(config, spec, method)  # before anything records the settings
@@ -195,11 +194,12 @@ def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
         return
     import torch
 
-    from balora.count import check_trainable_cap, count_configuration
+    from balora.counting import check_trainable_cap
+    from balora.preparation import count_configuration
 
     with torch.random.fork_rng(devices=[]):  # counting initialises adapters; training's draws stay the same
         planned = count_configuration(config, options, inputs.task.num_labels(inputs.data.spec),
-                                      base=inputs.loaded)["parameters"]
+                                      base=inputs.loaded).parameters
     check_trainable_cap(config.experiment_name, planned, config.max_trainable_parameters)
 
 
@@ -214,7 +214,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                             train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
                             collator=inputs.collator, say=say, record=experiment_recorder(experiment),
                             resumed_state=read_method_state(resuming_from))
-    prepared = method.prepare(loaded.model, context)
+    prepared = prepare_loaded(method, loaded.model, context)
     counts = count_parameters(prepared.model, loaded.head_modules)
     say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
         f"of {counts.total:,} ({100 * counts.trainable / counts.total:.2f}%)")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from balora.config import TrainConfig
-from balora.count import count_configuration
+from balora.preparation import count_configuration
 from balora.methods import build_options
 from helpers import run_train
 
@@ -53,8 +53,8 @@ def test_every_method_instruction_tunes_a_decoder(tmp_path, pairs_data_dir, tiny
     if label not in ("adalora", "plateau_lora"):  # these two keep / grow to other counts than they start with
         counted = count_configuration(TrainConfig(experiment_name="count", model_name_or_path=tiny_chat_decoder_dir,
                                                   peft_method=method_of(label)), build_options(**settings), None)
-        assert counted["parameters"]["adapter"] == results["parameters"]["adapter"]  # `balora count` agrees
-        assert counted["parameters"]["trainable"] == results["parameters"]["trainable"]
+        assert counted.parameters.adapter == results["parameters"]["adapter"]  # `balora count` agrees
+        assert counted.parameters.trainable == results["parameters"]["trainable"]
 
 
 def test_the_kept_checkpoint_has_the_lowest_validation_perplexity(tmp_path, pairs_data_dir, tiny_chat_decoder_dir):

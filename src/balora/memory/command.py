@@ -22,7 +22,7 @@ class MethodUnderTest:
 
 def parse_method_item(item: str) -> MethodUnderTest:
     """``"lora --quantization nf4 --lora_r 16"`` -> the method and its changed flags (checked as `balora train` does)."""
-    from balora.cli import OneLineParser, add_dataclass_flags
+    from balora.flags import OneLineParser, add_dataclass_flags
     from balora.methods import get_method, refuse_flags_of_other_methods
 
     words = shlex.split(item)

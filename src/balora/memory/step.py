@@ -67,24 +67,17 @@ def run_step(spec: StepSpec) -> dict:
 
     from balora.config import TrainConfig
     from balora.memory.accounting import PeakMemory, model_bytes
-    from balora.methods import MethodContext, build_options, check_options_apply, get_method
-    from balora.modeling import load_model, training_device
-    from balora.quantization import QuantizationOptions
+    from balora.methods import build_options
+    from balora.modeling import training_device
+    from balora.preparation import prepare_method, quantization_of
 
     device = training_device()
-    method = get_method(spec.peft_method)
-    options = build_options(**spec.method_settings)
-    check_options_apply(method, options)
-    options = {cls: options[cls] for cls in method.option_classes}
     config = TrainConfig(experiment_name="memory", peft_method=spec.peft_method,
                          model_name_or_path=spec.model_name_or_path, batch_size=spec.batch_size,
                          max_length=spec.max_length, seed=spec.seed)
-    loaded = load_model(spec.model_name_or_path, spec.num_labels, spec.seed,
-                        quantization=options.get(QuantizationOptions))
-    context = MethodContext(config=config, options=options, head_modules=loaded.head_modules, train_dataset=None,
-                            collator=None, say=lambda line: None, dry_run=True)
-    model = method.prepare(loaded.model, context).model
-    quantization = options.get(QuantizationOptions)
+    made = prepare_method(config, build_options(**spec.method_settings), spec.num_labels)
+    model = made.prepared.model
+    quantization = quantization_of(made.options)
     if not (quantization and quantization.quantized):  # a quantized base was loaded onto its device
         model.to(device)
     batch = _synthetic_batch(model.config.vocab_size, spec, device)

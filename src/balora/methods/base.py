@@ -97,6 +97,9 @@ class Method:
     # --learning_rate when none is given, where the shared default (config.DEFAULT_LEARNING_RATE)
     # does not suit the method; its flag_help says why.
     default_learning_rate: float | None = None
+    # Flags whose value is the rank of a target module (at the start or at most): each is refused
+    # above the smaller dimension of the target matrices, where a rank adds nothing.
+    rank_flags: tuple[str, ...] = ()
 
     def prepare(self, model: nn.Module, ctx: MethodContext) -> PreparedModel:
         module, function = self.prepare_function.split(":")

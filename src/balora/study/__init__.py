@@ -17,7 +17,7 @@ def print_plan(path: str, options: StudyOptions) -> None:
     plan = plan_from_file(path, options)
     print(f"Study {plan.study.name} ({path}): {len(plan.groups)} configurations, {plan.experiment_count} "
           f"experiments, results in {plan.results_dir}")
-    from balora.count import capped_count
+    from balora.counting import ParameterCounts, capped_count
 
     capped = any(g.settings.get("max_trainable_parameters") for g in plan.groups)
     width = max(26, *(len(g.label) for g in plan.groups))
@@ -31,8 +31,9 @@ def print_plan(path: str, options: StudyOptions) -> None:
         cap = group.settings.get("max_trainable_parameters")
         against = ""
         if capped:  # trainable = peak adapter + head, what the cap limits
-            verdict = "-" if cap is None else f"{cap:,}" + (" OVER" if capped_count(counts) > cap else " ok")
-            against = f" {capped_count(counts):>11,} {verdict:>11s}"
+            held = capped_count(ParameterCounts(**counts))
+            verdict = "-" if cap is None else f"{cap:,}" + (" OVER" if held > cap else " ok")
+            against = f" {held:>11,} {verdict:>11s}"
         print(f"{group.phase:{phase_width}s} {group.dataset:10s} {group.label:{width}s} {group.train_samples or 'full':>6} "
               f"{budget:>9} {counts['adapter']:>11,} {counts['peak_adapter']:>11,}{against}")
         for lr, seed in group.first_runs():

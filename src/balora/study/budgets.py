@@ -19,7 +19,7 @@ class ParameterCounter:
         self._models: dict[tuple, object] = {}
 
     def counts(self, settings: dict[str, Any], num_labels: int) -> dict[str, int]:
-        from balora.count import count_configuration
+        from balora.preparation import count_configuration
         from balora.modeling import load_model
         from balora.packaged_models import packaged_default
 
@@ -35,7 +35,7 @@ class ParameterCounter:
             if model_key not in self._models:
                 self._models[model_key] = load_model(config.model_name_or_path, num_labels, config.seed)
             self._cache[key] = count_configuration(config, build_options(**method_kwargs), num_labels,
-                                                   base=self._models[model_key])["parameters"]
+                                                   base=self._models[model_key]).parameters.as_dict()
         return self._cache[key]
 
 

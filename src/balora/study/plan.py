@@ -63,15 +63,15 @@ class Group:
 
 def check_trainable_cap(plan: StudyPlan) -> None:
     """Refuse the study, before anything trains, when a configuration exceeds its cap."""
-    from balora.count import cap_line, capped_count
+    from balora.counting import ParameterCounts, cap_line, capped_count
 
     over = [g for g in plan.groups if g.counts and g.settings.get("max_trainable_parameters") is not None
-            and capped_count(g.counts) > g.settings["max_trainable_parameters"]]
+            and capped_count(ParameterCounts(**g.counts)) > g.settings["max_trainable_parameters"]]
     if over:
         first = over[0]
         more = f" (and {len(over) - 1} more configurations)" if len(over) > 1 else ""
         raise UserError(f"{plan.study.source.path} line {first.line}: {first.key}: "
-                        f"{cap_line(first.counts, first.settings['max_trainable_parameters'])} "
+                        f"{cap_line(ParameterCounts(**first.counts), first.settings['max_trainable_parameters'])} "
                         f"(max_trainable_parameters){more}; nothing was trained")
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from balora.config import TrainConfig
-from balora.count import count_configuration
+from balora.preparation import count_configuration
 from balora.errors import ConfigError
 from balora.methods import build_options
 from helpers import reload_with_plain_peft, run_train
@@ -21,8 +21,8 @@ def test_dora_counts_its_magnitudes_and_reloads_with_plain_peft(tmp_path, tiny_d
 def test_dora_takes_the_largest_rank_whose_adapter_fits_the_budget(tiny_model_dir):
     config = TrainConfig(experiment_name="count", peft_method="dora", model_name_or_path=tiny_model_dir)
     fits = count_configuration(config, build_options(param_budget=3 * 256 + 128), num_labels=2)
-    assert fits["parameters"]["adapter"] == 3 * 256 + 128
+    assert fits.parameters.adapter == 3 * 256 + 128
     below = count_configuration(config, build_options(param_budget=3 * 256 + 127), num_labels=2)
-    assert below["parameters"]["adapter"] == 2 * 256 + 128
+    assert below.parameters.adapter == 2 * 256 + 128
     with pytest.raises(ConfigError, match="below what DoRA at rank 1 costs"):
         count_configuration(config, build_options(param_budget=383), num_labels=2)

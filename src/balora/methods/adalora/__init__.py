@@ -15,6 +15,7 @@ ADALORA = Method(
     (LoraOptions, BudgetOptions, AdaLoraOptions, QuantizationOptions),
     "balora.methods.adalora.method:prepare_adalora",
     budget_settings=spend_param_budget_from_wider_start,
+    rank_flags=("adalora_init_r", "adalora_target_r"),
     flag_help={"param_budget": "Adapter parameters to keep after pruning: sets --adalora_target_r (default: "
                                "--adalora_target_r as given).",
                "lora_alpha": "AdaLoRA scaling numerator: updates are scaled by lora_alpha / the module's kept rank.",

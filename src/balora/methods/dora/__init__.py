@@ -6,7 +6,7 @@ from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptio
 
 DORA = Method("dora", "PEFT DoRA: weight-decomposed LoRA (direction by LoRA, a trained magnitude per output).",
               (LoraRankOptions, LoraOptions, RsLoraOptions, BudgetOptions), "balora.methods.dora.method:prepare_dora",
-              budget_settings=spend_param_budget,
+              budget_settings=spend_param_budget, rank_flags=("lora_r",),
               flag_help={"lora_r": "DoRA rank of every target module (when no --param_budget is given).",
                          "param_budget": "Adapter parameters (A, B and the magnitudes) to spend: the largest uniform "
                                          "rank that fits (default: rank --lora_r)."})

@@ -12,6 +12,7 @@ LAYERWISE = Method(
     (LoraRankOptions, LoraOptions, RsLoraOptions, BudgetOptions, RankScheduleOptions, QuantizationOptions),
     "balora.methods.layerwise.method:prepare_layerwise",
     budget_settings=spend_param_budget,
+    rank_flags=("rank_max", "rank_min"),
     flag_help={
         "lora_r": "Reference rank: every module is scaled like uniform LoRA at this rank (lora_alpha / lora_r), "
                   "the empirical schedule is a multiple of it, and modules outside the layers take it.",

@@ -6,4 +6,5 @@ from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptio
 from balora.quantization import QuantizationOptions
 
 LORA = Method("lora", "PEFT LoRA with the same rank on every target module.", (LoraRankOptions, LoraOptions, RsLoraOptions, QuantizationOptions),
-              "balora.methods.lora.method:prepare_lora", budget_settings=uniform_rank_within)
+              "balora.methods.lora.method:prepare_lora", budget_settings=uniform_rank_within,
+              rank_flags=("lora_r",))

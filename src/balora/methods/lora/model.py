@@ -110,9 +110,12 @@ def wrap_with_rank_pattern(
 
 
 def ranks_by_layer(ranks: dict[str, int]) -> list[str]:
-    """Console lines ``Layer 0: ranks [4, 6]`` in model order."""
+    """Console lines ``Layer 0: ranks [attention.self.query 4, attention.self.value 6]`` in model
+    order: each rank with its module, named within its layer (the full name outside the layers)."""
     grouped = defaultdict(list)
     for name, rank in ranks.items():
-        grouped[layer_index(name)].append(rank)
-    return [f"{'Layer ' + str(i) if i is not None else 'Other'}: ranks {grouped[i]}"
+        index = layer_index(name)
+        module = name if index is None else name.split(f".{index}.", 1)[1]
+        grouped[index].append(f"{module} {rank}")
+    return [f"{'Layer ' + str(i) if i is not None else 'Other'}: ranks [{', '.join(grouped[i])}]"
             for i in sorted(grouped, key=lambda i: (i is None, i or 0))]

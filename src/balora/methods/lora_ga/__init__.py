@@ -7,4 +7,4 @@ from balora.methods.lora_ga.config import LoraGaOptions
 
 LORA_GA = Method("lora_ga", "PEFT LoRA-GA: LoRA started from the SVD of estimated full-weight gradients; saved as "
                  "plain LoRA.", (LoraRankOptions, LoraOptions, RsLoraOptions, LoraGaOptions), "balora.methods.lora_ga.method:prepare_lora_ga",
-                 budget_settings=uniform_rank_within)
+                 budget_settings=uniform_rank_within, rank_flags=("lora_r",))

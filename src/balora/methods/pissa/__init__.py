@@ -7,4 +7,4 @@ from balora.methods.pissa.config import PissaOptions
 
 PISSA = Method("pissa", "PEFT PiSSA: LoRA started from each weight's top singular vectors; saved as plain LoRA.",
                (LoraRankOptions, LoraOptions, RsLoraOptions, PissaOptions), "balora.methods.pissa.method:prepare_pissa",
-               budget_settings=uniform_rank_within)
+               budget_settings=uniform_rank_within, rank_flags=("lora_r",))

@@ -12,6 +12,7 @@ PLATEAU_LORA = Method(
     (LoraRankOptions, LoraOptions, RsLoraOptions, PlateauOptions, QuantizationOptions),
     "balora.methods.plateau.method:prepare_plateau_lora",
     budget_settings=growth_cap_within,
+    rank_flags=("plateau_initial_rank", "plateau_max_rank"),
     flag_help={"lora_r": "Scaling reference: at every rank the update is scaled like uniform LoRA at this rank "
                          "(lora_alpha / lora_r), so growing keeps the step size."},
 )
