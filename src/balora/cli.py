@@ -43,6 +43,7 @@ def build_command_parser(subparsers, name: str, func, method):
               "--help` lists another method's (see `balora methods`).") if takes_method else None
     parser = subparsers.add_parser(name, help=doc.splitlines()[0] if doc else None, epilog=epilog,
                                    description=doc.split("\nArgs:")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.also_required = getattr(func, "also_required", None)
     hints = typing.get_type_hints(func)
     helps = docstring_params(func)
     for param in inspect.signature(func).parameters.values():

@@ -78,7 +78,8 @@ def memory(methods: list[str], model_name_or_path: str | None = None, dataset: s
         dataset: The task head is sized for this dataset's classes (see `balora datasets`); prompt / response
             datasets (alpaca, samsum) measure the causal language model, its loss on every token.
         num_labels: Classes of the task head, overriding --dataset (needed for `csv`).
-        memory_limit_gb: Memory limit in GB (10^9 bytes); default: the GPU's memory (required on a CPU).
+        memory_limit_gb: Memory limit in GB (10^9 bytes); default: the GPU's memory (required on a machine without
+            a GPU).
         max_length: Tokens per sequence of the measured batches.
         max_batch_size: Largest batch size tried.
         output_dir: Folder for the table and the plot.
@@ -89,6 +90,15 @@ def memory(methods: list[str], model_name_or_path: str | None = None, dataset: s
     for path in run_memory_command(methods, model_name_or_path, num_labels, memory_limit_gb, max_length,
                                    max_batch_size, output_dir):
         print(f"wrote {path}")
+
+
+def _memory_needs(given: set[str]) -> list[str]:
+    from balora.memory.command import missing_without_a_gpu
+
+    return missing_without_a_gpu(given)
+
+
+memory.also_required = _memory_needs  # named with a missing --methods, in one line
 
 
 def _model_and_head(model_name_or_path: str | None, dataset: str, num_labels: int | None,

@@ -14,10 +14,26 @@ import typing
 from balora.errors import UserError
 
 
+MISSING = "the following arguments are required: "
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """Bad flags get one line and exit code 2, without the usage block."""
+    """Bad flags get one line and exit code 2, without the usage block.
+
+    ``also_required``: (names of the flags given) -> further inputs this machine needs (`balora
+    memory`'s limit without a GPU), named in the same line as the missing required flags.
+    """
+
+    also_required = None
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._words = list(args) if args is not None else []
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str):
+        if message.startswith(MISSING) and self.also_required is not None:
+            given = {word[2:].split("=", 1)[0] for word in getattr(self, "_words", []) if word.startswith("--")}
+            message = ", ".join([message, *self.also_required(given)])
         raise UserError(f"{self.prog}: {message}")
 
 
@@ -35,7 +51,8 @@ def add_field_flag(parser: argparse.ArgumentParser, name: str, annotation, defau
     if annotation is bool:
         parser.add_argument(flag, action="store_true", default=default, help=help)
     elif typing.get_origin(annotation) is list:
-        parser.add_argument(flag, nargs="+", type=typing.get_args(annotation)[0], default=default, help=help)
+        parser.add_argument(flag, nargs="+", type=typing.get_args(annotation)[0], default=default, required=required,
+                            help=help)
     else:
         shown = "" if default is None or required else f" (default: {default})"
         parser.add_argument(flag, type=annotation, default=default, required=required, help=help + shown)

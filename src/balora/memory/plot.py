@@ -11,6 +11,11 @@ from balora.memory.finder import BatchSearch
 GB = 10**9
 
 
+def require_plot_libraries() -> None:
+    """One line naming the missing libraries, before anything is measured."""
+    _pyplot()
+
+
 def memory_plot(searches: list[tuple[str, BatchSearch]], limit_bytes: int, title: str, measure: str,
                 output: Path) -> Path:
     plt, sns = _pyplot()

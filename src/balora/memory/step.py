@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
@@ -33,20 +34,40 @@ class StepSpec:
     seed: int = 42
 
 
+class MeasurementFailed(Exception):
+    """A measurement failed for a reason other than memory; the message is the one-line cause."""
+
+
 def measure_in_subprocess(spec: StepSpec, timeout_seconds: float = 1800) -> int | None:
     """Peak bytes of the step, or None if the child ran out of memory."""
-    from balora.errors import UserError
-
     done = subprocess.run([sys.executable, "-m", "balora.memory.step", json.dumps(asdict(spec))],
                           capture_output=True, text=True, timeout=timeout_seconds, env=os.environ.copy())
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode == 0 and lines:
-        result = json.loads(lines[-1])
+    result = json.loads(lines[-1]) if lines else {}
+    if "error" in result:
+        raise MeasurementFailed(result["error"])
+    if done.returncode == 0 and result:
         return result["peak_bytes"] if result["fits"] else None
     if done.returncode in (-9, 137):  # killed by the kernel's out-of-memory killer
         return None
-    error = (done.stderr.strip().splitlines() or ["no output"])[-1]
-    raise UserError(f"measuring {spec.peft_method} at batch size {spec.batch_size} failed: {error}")
+    raise MeasurementFailed(plain_cause((done.stderr.strip().splitlines() or ["no output"])[-1]))
+
+
+def plain_cause(line: str) -> str:
+    """A traceback's last line without the module path of its exception class
+    (``balora.errors.ConfigError: --lora_r: ...`` -> ``--lora_r: ...``)."""
+    return re.sub(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*: ", "", line)
+
+
+def error_line(err: Exception) -> str:
+    """What the parent reports of a failed step: a user error's own line; otherwise the exception's
+    short type and message (never an internal module path)."""
+    from balora.errors import UserError
+
+    if isinstance(err, UserError):
+        return str(err)
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__
 
 
 def _synthetic_batch(vocab_size: int, spec: StepSpec, device):
@@ -110,4 +131,13 @@ if __name__ == "__main__":
 
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
-    print(json.dumps(run_step(StepSpec(**json.loads(sys.argv[1])))))
+    try:
+        outcome = run_step(StepSpec(**json.loads(sys.argv[1])))
+    except Exception as err:  # reported to the parent as one line, the others' measurements go on
+        import torch
+
+        if isinstance(err, torch.OutOfMemoryError):  # not even the model fits (while loading)
+            print(json.dumps({"fits": False, "peak_bytes": None}))
+            raise SystemExit(0) from None
+        outcome = {"error": error_line(err)}
+    print(json.dumps(outcome))
