@@ -71,3 +71,73 @@ def test_all_linear_targets_every_linear_layer_but_the_head(tiny_model_dir):
     # each); plus the pooler (32x32). The classifier is the head, trained whole and not adapted.
     assert counted.parameters.adapter == 2 * (4 * 64 + 2 * 96) + 64
     assert counted.parameters.head == 66
+
+
+# --- a train command line, its ranges, and ranks a matrix cannot hold (issues 25 item 7, 32 items 8 and 10)
+
+def test_count_takes_a_train_command_line_and_notes_what_it_ignores(tiny_model_dir, capsys):
+    assert main(["count", "--experiment_name", "quick", "--dataset", "sst2", "--data_dir", "../shared/data",
+                 "--model_name_or_path", tiny_model_dir, "--peft_method", "lora", "--lora_r", "8",
+                 "--train_samples", "1000", "--epochs", "2", "--learning_rate", "2e-3", "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("note: --experiment_name, --data_dir, --train_samples, --epochs, --learning_rate, "
+                          "--overwrite: training and data flags, accepted and ignored")
+    assert "Adapter parameters:          2,048" in out
+
+
+def test_rank_lines_name_the_module_of_each_rank(tiny_model_dir, capsys):
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--lora_r", "4"]) == 0
+    assert "  Layer 0: ranks [attention.self.query 4, attention.self.value 4]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("words, message", [
+    (["--num_labels", "-3"], "--num_labels: must be a whole number >= 1 (got -3)"),
+    (["--num_labels", "0"], "--num_labels: must be a whole number >= 1 (got 0)"),
+    (["--max_trainable_parameters", "0"], "--max_trainable_parameters: must be a positive number (got 0)"),
+    (["--max_trainable_parameters", "-5"], "--max_trainable_parameters: must be a positive number (got -5)"),
+    (["--epochs", "0"], "--epochs: must be a positive number (got 0)"),
+])
+def test_out_of_range_numbers_are_one_line_and_nothing_else(tiny_model_dir, capfd, words, message):
+    assert main(["count", "--model_name_or_path", tiny_model_dir, *words]) == 2
+    captured = capfd.readouterr()
+    assert captured.err == f"error: {message}\n" and captured.out == ""
+
+
+def test_a_csv_counts_with_num_labels_and_no_columns(tiny_model_dir, capsys):
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--dataset", "csv", "--num_labels", "3"]) == 0
+    assert "(3 classes)" in capsys.readouterr().out
+
+
+# each method that takes a rank, and a rank above the tiny BERT's matrices (32 x 32, 32 x 64)
+RANKS_ABOVE = {"lora": {"lora_r": 33}, "pissa": {"lora_r": 33}, "dora": {"lora_r": 33}, "lora_ga": {"lora_r": 33},
+               "eva": {"lora_r": 33}, "adalora": {"adalora_init_r": 33},
+               "layerwise": {"rank_max": 33}, "plateau_lora": {"plateau_max_rank": 33}}
+
+
+def test_every_method_with_a_rank_flag_is_checked():
+    assert set(RANKS_ABOVE) == {m.name for m in METHODS.values() if m.rank_flags}
+
+
+@pytest.mark.parametrize("method", sorted(RANKS_ABOVE))
+def test_a_rank_above_the_smaller_side_of_a_target_matrix_is_refused(tiny_model_dir, method):
+    from balora.errors import ConfigError
+
+    (flag, rank), = RANKS_ABOVE[method].items()
+    config = TrainConfig(experiment_name="count", peft_method=method, model_name_or_path=tiny_model_dir)
+    with pytest.raises(ConfigError, match=f"^--{flag}: rank 33 is above 32, the smaller dimension .* use at most 32$"):
+        count_configuration(config, build_options(**RANKS_ABOVE[method]), num_labels=2)
+    count_configuration(config, build_options(**{flag: 32}), num_labels=2)  # the limit itself is fine
+
+
+def test_count_refuses_lora_r_above_the_model_in_one_line(tiny_model_dir, capsys):
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--lora_r", "100000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: --lora_r: rank 100,000 is above 32") and "at most 32" in err
+
+
+def test_train_refuses_a_rank_above_the_model_and_leaves_nothing(tmp_path, tiny_data_dir, tiny_model_dir):
+    from balora.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--lora_r: rank 64 is above 32"):
+        run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, method_settings={"lora_r": 64})
+    assert not (tmp_path / "tiny").exists()
