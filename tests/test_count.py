@@ -141,3 +141,13 @@ def test_train_refuses_a_rank_above_the_model_and_leaves_nothing(tmp_path, tiny_
     with pytest.raises(ConfigError, match="--lora_r: rank 64 is above 32"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, method_settings={"lora_r": 64})
     assert not (tmp_path / "tiny").exists()
+
+
+def test_a_refused_rank_leaves_an_overwritten_experiment_as_it_was(tmp_path, tiny_data_dir, tiny_model_dir):
+    from balora.errors import ConfigError
+
+    run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, max_test_samples=8)
+    before = (tmp_path / "tiny" / "results_final.json").read_text()
+    with pytest.raises(ConfigError, match="--lora_r: rank 64 is above 32"):
+        run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, overwrite=True, method_settings={"lora_r": 64})
+    assert (tmp_path / "tiny" / "results_final.json").read_text() == before
