@@ -27,7 +27,7 @@ from balora.methods import MethodContext, get_method, learning_rate_of
 from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.packaged_models import packaged_default
-from balora.preparation import check_rank_limits, prepare_loaded, resolve_method
+from balora.preparation import check_rank_limits, prepare_loaded, quantization_of, resolve_method
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import ResultsRecord
@@ -117,7 +117,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     with lock:
         experiment = ExperimentDir(config.results_dir, config.experiment_name)
         mode = start_mode(experiment, config, settings)
-        quantization = options.get(QuantizationOptions)
+        quantization = quantization_of(options)
         inputs = load_inputs(config, spec, task, console.say, quantization)
         check_cap(config, options, inputs)
         check_rank_limits(method, options, inputs.loaded.model, inputs.loaded.head_modules)  # before the folder
