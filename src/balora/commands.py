@@ -230,10 +230,10 @@ def plot_ranks(model_path: str, output: str = "rank_heatmap.png") -> None:
         output: PNG file to write.
     """
     from balora.analysis.plots import rank_heatmaps
-    from balora.analysis.ranks import adapter_ranks, rank_grid
+    from balora.analysis.ranks import adapter_ranks, adapter_title, rank_grid
 
     ranks = adapter_ranks(model_path)
-    panels = [(f"{stage} ranks ({sum(r.values())} in all)", rank_grid(r)) for stage, r in
+    panels = [(f"{adapter_title(model_path)}\n{stage} ranks ({sum(r.values())} in all)", rank_grid(r)) for stage, r in
               (("initial", ranks.get("initial")), ("final", ranks["final"])) if r]
     print(f"wrote {rank_heatmaps(panels, output)}")
 

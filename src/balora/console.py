@@ -8,6 +8,11 @@ from pathlib import Path
 from balora.processes import is_main_process
 
 
+def plural(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 seed``, ``2 seeds``, ``1,000 examples``."""
+    return f"{count:,} {noun if count == 1 else plural_form or noun + 's'}"
+
+
 class Console:
     def __init__(self, quiet: bool = False):
         self.log_path: Path | None = None

@@ -54,9 +54,10 @@ class ClassificationTask:
         return padding_collator(tokenizer)
 
     def trainer_evaluation(self, spec) -> TrainerEvaluation:
+        from balora.metric_registry import metric
         from balora.metrics import trainer_metrics
 
-        return TrainerEvaluation(spec.metric, True, trainer_metrics(spec.label_names))
+        return TrainerEvaluation(spec.metric, metric(spec.metric).higher_is_better, trainer_metrics(spec.label_names))
 
     def untuned(self, model, inputs: EvaluationInputs) -> dict | None:
         return None  # a freshly initialised head scores chance; nothing worth a pass over the data
