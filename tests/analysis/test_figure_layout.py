@@ -167,3 +167,11 @@ def test_memory_plot_with_long_labels(tmp_path, drawn):
                 "gradient checkpointing off, 4 methods", "GPU allocator peak of one optimizer step (forward, "
                 "backward, step) on an NVIDIA H100 80GB HBM3", out(tmp_path, "memory.png"))
     assert_reads_cleanly(drawn[0])
+
+
+def test_labels_wrap_between_names_never_inside_one():
+    from balora.analysis.figures import wrap
+
+    assert wrap("lora (lora_r=16, lora_target_modules=intermediate.dense+output.dense), sst2, k=64", 38) == (
+        "lora (lora_r=16, lora_target_modules=\nintermediate.dense+output.dense), sst2,\nk=64")
+    assert wrap("short", 38) == "short" and wrap("a\nb", 38) == "a\nb"

@@ -62,7 +62,7 @@ def wrap(text: str, width: int) -> str:
             if line and len(line.rstrip()) + len(piece.rstrip()) > width:
                 lines.append(line.rstrip())
                 line = ""
-            line += piece
+            line += piece if line else piece.lstrip()  # a line never starts with the space it broke at
         lines.append(line.rstrip())
     return "\n".join(lines)
 
