@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from balora.data.hub import HubUnreachable
+from balora.hub import HubUnreachable
 from balora.data.loading import SPLITS, hub_splits, local_split_path
 from balora.data.registry import get_dataset_spec
 from balora.errors import UserError

@@ -74,7 +74,7 @@ def read_csv_files(train_file: str | None, validation_file: str | None, test_fil
 
 def hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
     """The dataset's splits from the Hub; HubUnreachable (in seconds) when it cannot be read."""
-    from balora.data.hub import load_hub_dataset
+    from balora.hub import load_hub_dataset
 
     loaded = load_hub_dataset(spec.hub_path, spec.hub_config)
     return {
@@ -84,7 +84,7 @@ def hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
 
 
 def read_hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
-    from balora.data.hub import HubUnreachable
+    from balora.hub import HubUnreachable
 
     try:
         return hub_splits(spec)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from balora.cli import main
-from balora.data import hub
+from balora import hub
 from balora.data.loading import load_task_data
 from balora.data.registry import get_dataset_spec
 from balora.errors import UserError
@@ -72,3 +72,14 @@ def test_offline_mode_reads_the_cache_without_asking_the_hub(monkeypatch):
     monkeypatch.setattr(hub, "unreachable_reason", lambda timeout=None: pytest.fail("the Hub was asked"))
     monkeypatch.setattr(datasets, "load_dataset", lambda path, config: {"train": path})
     assert hub.load_hub_dataset("nyu-mll/glue", "sst2") == {"train": "nyu-mll/glue"}
+
+
+def test_an_uncached_hub_model_fails_in_seconds_when_the_hub_is_out_of_reach(hub_out_of_reach):
+    """It took the Hub client 1 min 40 s of retries to give up on a tokenizer."""
+    from balora.modeling import check_model_source
+
+    started = time.monotonic()
+    with pytest.raises(UserError, match=r"someorg/somemodel: not in the local Hugging Face cache, and the Hub is "
+                                        r"unreachable"):
+        check_model_source("someorg/somemodel")
+    assert time.monotonic() - started < hub.CONNECT_TIMEOUT_SECONDS + 2

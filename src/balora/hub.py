@@ -1,4 +1,4 @@
-"""Reading a dataset from the Hugging Face Hub, failing in seconds when the Hub is out of reach.
+"""Datasets and models from the Hugging Face Hub, failing in seconds when the Hub is out of reach.
 
 `datasets.load_dataset` retries an unreachable Hub for half a minute or more before it gives up;
 one request with a short timeout says the same in a few seconds. With HF_HUB_OFFLINE
@@ -74,3 +74,20 @@ def load_hub_dataset(path: str, config: str | None):
     except Exception as err:  # any failure to reach or read the Hub means the same to the user
         reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
         raise HubUnreachable(f"reading {path} failed ({reason})") from None
+
+
+def check_hub_model(repo_id: str) -> None:
+    """A Hub model that is not in the local cache needs the Hub: say so in seconds when it is out of
+    reach, rather than after the Hub client's minute and a half of retries. A cached model is left
+    to transformers, which falls back to the cache."""
+    if offline_mode():
+        return  # transformers reads the cache and fails at once without it
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(repo_id, "config.json"), str):
+        return
+    reason = unreachable_reason()
+    if reason is not None:
+        raise UserError(f"--model_name_or_path {repo_id}: not in the local Hugging Face cache, and the Hub is "
+                        f"unreachable ({reason}); pass a local model folder, or leave the flag out for the "
+                        "packaged default model")
