@@ -52,3 +52,13 @@ def test_without_a_bar_a_line_is_printed_as_it_is(capsys):
 def test_plurals():
     assert plural(1, "torch thread") == "1 torch thread" and plural(4, "torch thread") == "4 torch threads"
     assert plural(1, "seed") == "1 seed" and plural(1000, "example") == "1,000 examples"
+
+
+def test_one_torch_thread_is_said_in_the_singular(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):
+    import balora.train
+    from helpers import run_train
+
+    monkeypatch.setattr(balora.train, "match_threads_to_cores", lambda: 1)
+    run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1)
+    log = (tmp_path / "tiny" / "training_log.txt").read_text()
+    assert ", 1 torch thread, " in log and "Memory: base " in log and "(none)" not in log
