@@ -129,18 +129,9 @@ def _model_and_head(model_name_or_path: str | None, dataset: str, num_labels: in
 
 def datasets() -> None:
     """List the datasets balora knows by name."""
-    from balora.data.registry import CSV_DATASET, DATASETS, JSONL_DATASET
+    from balora.data.listing import dataset_listing
 
-    for spec in DATASETS.values():
-        if spec.is_text_to_text:
-            print(f"{spec.name:28s} {spec.task:10s} text: {spec.prompt_column} -> {spec.response_column:12s} "
-                  f"metric: {spec.metric}" + (", ROUGE-1/2/L" if spec.task == "generation" else ""))
-            continue
-        columns = spec.text_column + (f" + {spec.text_pair_column}" if spec.text_pair_column else "")
-        print(f"{spec.name:28s} {spec.num_labels:2d} classes  text: {columns:22s} metric: {spec.metric}")
-    print(f"{CSV_DATASET:28s} any CSV: --train_file, --text_column [--text_pair_column] [--label_column]; "
-          "or --prompt_column --response_column (causal_lm)")
-    print(f"{JSONL_DATASET:28s} JSON Lines: --train_file, --prompt_column, --response_column (causal_lm)")
+    print("\n".join(dataset_listing()))
 
 
 def methods() -> None:
@@ -263,10 +254,10 @@ def plot_ranks(model_path: str, output: str = "rank_heatmap.png") -> None:
         output: PNG file to write.
     """
     from balora.analysis.plots import rank_heatmaps
-    from balora.analysis.ranks import adapter_ranks, rank_grid
+    from balora.analysis.ranks import adapter_ranks, adapter_title, rank_grid
 
     ranks = adapter_ranks(model_path)
-    panels = [(f"{stage} ranks ({sum(r.values())} in all)", rank_grid(r)) for stage, r in
+    panels = [(f"{adapter_title(model_path)}\n{stage} ranks ({sum(r.values())} in all)", rank_grid(r)) for stage, r in
               (("initial", ranks.get("initial")), ("final", ranks["final"])) if r]
     print(f"wrote {rank_heatmaps(panels, output)}")
 

@@ -77,6 +77,10 @@ def check_model_source(name_or_path: str) -> None:
     elif not _HUB_ID.fullmatch(name_or_path) or ".." in name_or_path or "--" in name_or_path:
         raise UserError(f"--model_name_or_path {name_or_path}: no such folder, and not a Hugging Face Hub id "
                         "(organisation/name)")
+    else:
+        from balora.hub import check_hub_model
+
+        check_hub_model(name_or_path)
 
 
 def max_positions(name_or_path: str, tokenizer) -> int | None:

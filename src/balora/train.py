@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from balora.config import TrainConfig
-from balora.console import Console, is_main_process
+from balora.console import Console, is_main_process, plural
 from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec
 from balora.data.loading import TaskData
@@ -209,7 +209,8 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     data, tokenized, loaded, task = inputs.data, inputs.tokenized, inputs.loaded, inputs.task
     spec = data.spec
     evaluation = task.trainer_evaluation(spec)
-    evaluation_inputs = EvaluationInputs(tokenized, inputs.collator, inputs.tokenizer, spec, config, say)
+    evaluation_inputs = EvaluationInputs(tokenized, inputs.collator, inputs.tokenizer, spec, config, say,
+                                         test_rows=data.splits.get("test"))
     resuming_from = experiment.latest_checkpoint() if mode == "resume" else None
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
                             train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
@@ -236,8 +237,8 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                             [loss_watch, report, clock, MethodState(prepared.resume_state), *prepared.callbacks])
     runtime = {"precision": resolve_precision(config.precision), "torch_threads": match_threads_to_cores(),
                "attention": getattr(loaded.model.config, "_attn_implementation", None)}
-    say(f"Precision {runtime['precision']} (--precision {config.precision}), {runtime['torch_threads']} torch "
-        f"threads, {runtime['attention']} attention")
+    say(f"Precision {runtime['precision']} (--precision {config.precision}), "
+        f"{plural(runtime['torch_threads'], 'torch thread')}, {runtime['attention']} attention")
 
     # --- Train; the best epoch by validation metric is restored at the end.
     peak = PeakMemory.start(training_device())

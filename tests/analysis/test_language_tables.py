@@ -19,8 +19,8 @@ def test_perplexity_and_rouge_columns(tmp_path):
     assert "test_accuracy_mean" not in table
     markdown = markdown_table(table)
     assert "| perplexity | ROUGE-1 | ROUGE-2 | ROUGE-L |" in markdown and "accuracy" not in markdown.split("\n")[0]
-    assert "7.50 ± 0.00 | 42.0 ± 0.0" in markdown
-    assert "-0.500 (p=n/a, n=1)" in markdown  # Δ perplexity vs LoRA, unscaled
+    assert "| 7.50 | 42.0 | 21.0 | 37.8 | 1 |" in markdown  # one seed: the value, no "± 0.0"
+    assert "-0.50 (p=n/a, n=1)" in markdown  # Δ perplexity vs LoRA, unscaled, digits as its column
 
 
 def record(metric: str, value: float) -> ResultsRecord:

@@ -54,6 +54,15 @@ def test_predictions_of_mixed_length_data_are_written_in_the_data_order(tmp_path
         frame["sentence"] = [" ".join(s.split() * 3)[: 4 + 7 * (i % 9)] for i, s in enumerate(frame["sentence"])]
         frame.to_csv(folder / f"sst2_{split}.csv", index=False)
     run_train(tmp_path, tmp_path / "data", tiny_model_dir, epochs=1)
-    saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv")
+    saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv", keep_default_na=False)
     assert saved["index"].tolist() == list(range(len(saved)))
+    # Each line carries its example's text and the classes by name, so a reader needs no other file.
+    from balora.data import load_task_data
+    from balora.data.registry import get_dataset_spec
+
+    test = load_task_data(get_dataset_spec("sst2"), str(tmp_path / "data")).splits["test"]
+    assert saved["text"].tolist() == test["text"].tolist()
+    names = get_dataset_spec("sst2").label_names
+    assert saved["label_name"].tolist() == [names[k] for k in saved["label"]]
+    assert saved["prediction_name"].tolist() == [names[k] for k in saved["prediction"]]
     reload_with_plain_peft(tmp_path / "tiny", tmp_path / "data", tiny_model_dir)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from balora.analysis.labels import distinguishing_settings, group_label
 from balora.config import bookkeeping_settings
 from balora.errors import UserError
 from balora.record import ResultsRecord, read_results_record
@@ -82,11 +83,9 @@ def groups_from_runs(runs: list[Run]) -> list[RunGroup]:
         same_method = [g for g in groups if g.method == method]
         if len(same_method) < 2:
             continue
-        keys = sorted({k for g in same_method for k in g.first.config} - NOT_CONFIGURATION - {"dataset", "train_samples"})
-        differing = [k for k in keys if len({repr(g.first.config.get(k)) for g in same_method}) > 1]
+        differing = distinguishing_settings([g.first.config for g in same_method], NOT_CONFIGURATION)
         for group in same_method:
-            group.label = f"{method} (" + ", ".join(f"{k}={group.first.config.get(k)}" for k in differing) + ")" \
-                if differing else method
+            group.label = group_label(method, group.first.config, differing)
     return groups
 
 

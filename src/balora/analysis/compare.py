@@ -11,12 +11,19 @@ from balora.analysis.collect import RunGroup
 from balora.analysis.ranks import adapter_ranks, rank_grid
 from balora.analysis.sweeps import sweep_figures
 from balora.analysis.table import comparison_table, write_tables
+from balora.console import plural
 from balora.errors import UserError
 
 
 def _title(group: RunGroup) -> str:
     shots = f", {group.train_samples}-shot" if group.train_samples else ""
-    return f"{group.label} ({group.dataset}{shots}, seed {group.first.seed})"
+    return f"{group.label} ({group.dataset}{shots}, {plural(len(group.runs), 'seed')})"
+
+
+def rank_title(group: RunGroup, stage: str = "") -> str:
+    """A heatmap's title: the method and the experiment whose adapter it shows (ranks are one seed's)."""
+    label = group.label if group.label.startswith(group.method) else f"{group.method}: {group.label}"
+    return f"{label}{f', {stage} ranks' if stage else ''}\nexperiment {group.first.name}"
 
 
 def rank_panels(groups: list[RunGroup]) -> list[tuple[str, object]]:
@@ -29,10 +36,10 @@ def rank_panels(groups: list[RunGroup]) -> list[tuple[str, object]]:
         except UserError:
             continue  # full fine-tuning has no ranks
         if "initial" in ranks:
-            panels.append((f"{_title(group)}: initial", rank_grid(ranks["initial"])))
-            panels.append((f"{_title(group)}: final", rank_grid(ranks["final"])))
+            panels.append((rank_title(group, "initial"), rank_grid(ranks["initial"])))
+            panels.append((rank_title(group, "final"), rank_grid(ranks["final"])))
         elif len(set(ranks["final"].values())) > 1:
-            panels.append((_title(group), rank_grid(ranks["final"])))
+            panels.append((rank_title(group), rank_grid(ranks["final"])))
     return panels
 
 
@@ -62,6 +69,6 @@ def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[P
     classifiers = [g for g in groups if "confusion_matrix" in g.first.results.metrics["test"]]
     if classifiers:  # language models have no classes to confuse
         written.append(plots.confusion_matrices(
-            [(_title(g).replace(f", seed {g.first.seed}", f", {len(g.runs)} seeds"), summed_confusion(g),
+            [(_title(g), summed_confusion(g),
               g.first.results.data["label_names"]) for g in classifiers], output_dir / "confusion_matrices.png"))
     return written

@@ -42,6 +42,19 @@ def adapter_ranks(model_path: str | Path) -> dict[str, dict[str, int]]:
     return ranks
 
 
+def adapter_title(model_path: str | Path) -> str:
+    """The method and the experiment an adapter belongs to, for a figure title: from the experiment's
+    results_final.json when the adapter is an experiment's model_checkpoint, else the adapter's own
+    config and folder name."""
+    model_path = Path(model_path).resolve()
+    final = model_path.parent / "results_final.json"
+    method = read_json(final).get("method") if final.exists() else None
+    if method is None:
+        method = str(read_json(model_path / "adapter_config.json").get("peft_type", "adapter")).lower()
+    experiment = model_path.parent.name if model_path.name == "model_checkpoint" else model_path.name
+    return f"{method}, experiment {experiment}"
+
+
 def layer_and_kind(module: str) -> tuple[int, str]:
     """``bert.encoder.layer.3.attention.self.query`` -> (3, "attention.self.query")."""
     parts = module.split(".")

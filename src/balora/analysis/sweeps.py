@@ -14,7 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from balora.analysis.collect import RunGroup
-from balora.analysis.plots import METRIC_NAMES, _pyplot, _save, _scale, read_curves
+from balora.analysis.figures import figure, legend_outside, no_offset, pyplot, save, wrap, wrap_for
+from balora.analysis.plots import read_curves
+from balora.metric_registry import metric as metric_info
 from balora.study.sweeps import is_categorical
 
 
@@ -68,42 +70,48 @@ def seed_curves(group: RunGroup, metric: str) -> pd.DataFrame:
 
 
 def peak_values(group: RunGroup, metric: str) -> list[float]:
-    """Each seed's best validation metric over its evaluations."""
+    """Each seed's best validation metric over its evaluations (a perplexity's lowest)."""
     peaks = []
     for run in group.runs:
         _, evals = read_curves(run.path)
         if not evals.empty:
-            peaks.append(float(evals[metric].max()))
+            peaks.append(float(metric_info(metric).best(evals[metric])))
     return peaks
 
 
+def curve_peak(curve: pd.DataFrame, metric: str) -> float:
+    """The best point of a mean curve, by the metric's direction; NaN for no curve."""
+    return float(metric_info(metric).best(curve["mean"])) if not curve.empty else float("nan")
+
+
 def sweep_figure(family: SweepFamily, output: Path) -> Path:
-    plt, sns = _pyplot()
-    metric = family.groups[0].first.results.headline_metric
+    plt, sns = pyplot()
+    name = family.groups[0].first.results.headline_metric
+    metric = metric_info(name)
     from matplotlib.ticker import MaxNLocator
 
-    scale, metric_name = _scale(metric), METRIC_NAMES.get(metric, metric)
-    unit = "%" if scale == 100 else ""
     seeds = max(len(g.runs) for g in family.groups)
     panels = 2 if family.categorical else 1
-    fig, axes = plt.subplots(1, panels, figsize=(7.2 * panels, 4.8), squeeze=False)
+    fig, axes = figure(plt, 6.4 * panels, 5.4, ncols=panels)
     curve_ax = axes[0][0]
     colors = sns.color_palette("tab10" if len(family.groups) <= 10 else "husl", len(family.groups))
     peaks = {}
     for color, group in zip(colors, family.groups):
-        curve = seed_curves(group, metric)
-        peaks[family.value_label(group)] = [scale * p for p in peak_values(group, metric)]
-        peak = max(scale * curve["mean"]) if not curve.empty else float("nan")
-        curve_ax.plot(curve["step"], scale * curve["mean"], marker="o", markersize=3, color=color,
-                      label=f"{family.value_label(group)}: peak {peak:.1f}{unit}")
+        curve = seed_curves(group, name)
+        peaks[family.value_label(group)] = [metric.shown(p) for p in peak_values(group, name)]
+        peak = curve_peak(curve, name)
+        curve_ax.plot(curve["step"], metric.shown(curve["mean"]), marker="o", markersize=3, color=color,
+                      label=f"{family.value_label(group)}: best {metric.text(peak)}")
         if len(group.runs) > 1:
-            curve_ax.fill_between(curve["step"], scale * curve["low"], scale * curve["high"], color=color, alpha=0.15)
+            curve_ax.fill_between(curve["step"], metric.shown(curve["low"]), metric.shown(curve["high"]), color=color,
+                                  alpha=0.15)
     setting = " + ".join(family.settings)
     curve_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     curve_ax.set_xlabel("optimizer step")
-    curve_ax.set_ylabel(f"validation {metric_name}")
-    curve_ax.set_title(f"Validation {metric_name.split(' (')[0]} vs step, by {setting}", fontsize=11)
-    curve_ax.legend(title=setting, fontsize=8, title_fontsize=9, loc="best")
+    curve_ax.set_ylabel(f"validation {metric.axis_label}")
+    no_offset(curve_ax)
+    curve_ax.set_title(wrap_for(curve_ax, f"Validation {metric.long_label} vs step, by {setting}", 11), fontsize=11)
+    legend_outside(fig, *curve_ax.get_legend_handles_labels(), title=wrap(setting, 38), where="below")
     if family.categorical:
         bar_ax = axes[0][1]
         labels = list(peaks)
@@ -112,20 +120,21 @@ def sweep_figure(family: SweepFamily, output: Path) -> Path:
         positions = range(len(labels))
         bars = bar_ax.barh(list(positions), means, xerr=spread if any(spread) else None, color=colors[:len(labels)],
                            capsize=3)
-        bar_ax.bar_label(bars, labels=[f"{m:.1f}{unit}" for m in means], label_type="center", color="white",
-                         fontweight="bold", fontsize=9)
-        bar_ax.set_yticks(list(positions), labels, fontsize=8)
+        bar_ax.bar_label(bars, labels=[f"{m:.{metric.digits}f}{metric.unit}" for m in means], label_type="center",
+                         color="white", fontweight="bold", fontsize=9)
+        bar_ax.set_yticks(list(positions), [wrap(label, 22) for label in labels], fontsize=8)
         bar_ax.invert_yaxis()
-        low = min(m for m in means if m == m) if any(m == m for m in means) else 0.0
-        bar_ax.set_xlim(max(0.0, low - 10 * (scale / 100)), max(m for m in means if m == m) + 5 * (scale / 100))
-        bar_ax.set_xlabel(f"peak validation {metric_name}")
-        bar_ax.set_title(f"Peak validation {metric_name.split(' (')[0]} by {setting}", fontsize=11)
+        finite = [m for m in means if m == m]
+        low, high = (min(finite), max(finite)) if finite else (0.0, 1.0)
+        bar_ax.set_xlim(max(0.0, low - 10 * (metric.scale / 100)), high + 5 * (metric.scale / 100))
+        bar_ax.set_xlabel(f"best validation {metric.axis_label}")
+        bar_ax.set_title(wrap_for(bar_ax, f"Best validation {metric.long_label} by {setting}", 11), fontsize=11)
     where = f"{family.dataset}, phase {family.phase}" if family.phase else family.dataset
     band = ", band: lowest to highest seed" if seeds > 1 else ""
     over = f"mean over {seeds} seeds{band}" if seeds > 1 else "1 seed"
-    fig.suptitle(f"Sweep of {setting} ({where}; {family.groups[0].method}; {over})", fontsize=12)
-    fig.tight_layout()
-    return _save(fig, output)
+    fig.suptitle(wrap(f"Sweep of {setting} ({where}; {family.groups[0].method}; {over})", 60 * panels),
+                 fontsize=12)
+    return save(fig, output)
 
 
 def sweep_figures(groups: list[RunGroup], output_dir: Path) -> list[Path]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from balora.analysis.collect import RunGroup
-from balora.analysis.metrics import TABLE_METRICS, better, metrics_of, scale
+from balora.metric_registry import TABLE_METRICS, metric, table_metrics_of
 from balora.results import atomic_write_text
 
 REFERENCE_METHOD = "lora"
@@ -75,16 +75,16 @@ def _megabytes(value, digits: int) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
 
-def peak_validation(run, metric: str) -> float | None:
+def peak_validation(run, name: str) -> float | None:
     """The best validation metric of any of the run's evaluations (every epoch, or every --eval_steps)."""
     import json
 
     path = run.path / "metrics.jsonl"
     if not path.exists():
         return None
-    values = [record[metric] for record in map(json.loads, path.read_text().splitlines())
-              if record.get("type") == "eval" and metric in record]
-    return better(metric)(values) if values else None
+    values = [record[name] for record in map(json.loads, path.read_text().splitlines())
+              if record.get("type") == "eval" and name in record]
+    return metric(name).best(values) if values else None
 
 
 def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
@@ -98,8 +98,8 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
                "trainable_params": params["trainable"], "n": len(group.runs),
                "seeds": " ".join(str(r.seed) for r in sorted(group.runs, key=lambda r: r.seed)),
                "learning_rate": group.first.config["learning_rate"], "headline_metric": headline}
-        for metric in metrics_of(group.first.results.metrics["test"]):
-            row[f"test_{metric}_mean"], row[f"test_{metric}_std"] = mean_and_std([test_metric(r, metric) for r in group.runs])
+        for name in table_metrics_of(group.first.results.metrics["test"]):
+            row[f"test_{name}_mean"], row[f"test_{name}_std"] = mean_and_std([test_metric(r, name) for r in group.runs])
         row["validation_headline_mean"], row["validation_headline_std"] = mean_and_std(
             [r.results.validation(headline) for r in group.runs])
         row["wall_seconds_mean"] = statistics.mean(r.results.timing["total_seconds"] for r in group.runs)
@@ -121,31 +121,28 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _mean_std(row, metric: str) -> str:
-    mean, std = row.get(f"test_{metric}_mean"), row.get(f"test_{metric}_std")
+def _mean_std(row, name: str) -> str:
+    mean, std = row.get(f"test_{name}_mean"), row.get(f"test_{name}_std")
     if mean is None or pd.isna(mean):
         return "—"
-    if metric == "matthews_correlation":
-        return f"{mean:.3f} ± {std:.3f}"
-    if metric == "perplexity":
-        return f"{mean:.2f} ± {std:.2f}"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+    return metric(name).mean_std_text(mean, std, int(row["n"]))
 
 
 def _delta(row) -> str:
     if row["delta_vs_lora"] is None or (isinstance(row["delta_vs_lora"], float) and math.isnan(row["delta_vs_lora"])):
         return "—"
-    factor = scale(row["headline_metric"])
+    headline = metric(row["headline_metric"])
     p_value = row["delta_p_value"]
     p_text = "n/a" if p_value is None or (isinstance(p_value, float) and math.isnan(p_value)) else f"{p_value:.2f}"
-    return f"{factor * row['delta_vs_lora']:+.{3 if factor == 1 else 1}f} (p={p_text}, n={int(row['delta_pairs'])})"
+    delta = f"{headline.shown(row['delta_vs_lora']):+.{headline.digits}f}"
+    return f"{delta} (p={p_text}, n={int(row['delta_pairs'])})"
 
 
 def markdown_table(table: pd.DataFrame) -> str:
     swept = [c for c in table.columns if c.startswith("swept_")]
     shown = [m for m in TABLE_METRICS if f"test_{m}_mean" in table.columns]
     header = ["method", "dataset", "k-shot", *(c.removeprefix("swept_") for c in swept), "adapter params",
-              *(["trainable params"] if swept else []), *(TABLE_METRICS[m] for m in shown), *(["peak validation"] if swept else []), "n", "wall s",
+              *(["trainable params"] if swept else []), *(metric(m).label for m in shown), *(["peak validation"] if swept else []), "n", "wall s",
               "Δ vs LoRA, same budget", "base / adapter MB", "train peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
@@ -153,9 +150,9 @@ def markdown_table(table: pd.DataFrame) -> str:
         swept_cells = [row[c] if isinstance(row[c], str) else "—" for c in swept]
         peak = []
         if swept:
-            factor = scale(row["headline_metric"])
+            headline = metric(row["headline_metric"])
             peak = ["—" if pd.isna(row.get("validation_peak_mean")) else
-                    f"{factor * row['validation_peak_mean']:.{3 if factor == 1 else 1}f}"]
+                    f"{headline.shown(row['validation_peak_mean']):.{headline.digits}f}"]
         trainable = [f"{int(row['trainable_params']):,}"] if swept else []
         cells = [row["method"], row["dataset"], shots, *swept_cells, f"{int(row['adapter_params']):,}",
                  *trainable, *(_mean_std(row, m) for m in shown), *peak,
@@ -163,7 +160,7 @@ def markdown_table(table: pd.DataFrame) -> str:
                  f"{_megabytes(row['base_model_mb'], 1)} / {_megabytes(row['adapter_mb'], 2)}",
                  _megabytes(row["peak_training_mb"], 0)]
         lines.append("| " + " | ".join(cells) + " |")
-    notes = ("Test split; mean ± sample std over seeds (accuracy, F1 and ROUGE in %; perplexity: lower is better). "
+    notes = ("Test split; mean ± sample std over seeds, the value alone where one seed ran (accuracy, F1 and ROUGE in %; perplexity: lower is better). "
              "Δ: the headline metric minus LoRA's at the same budget on the same data, paired by seed (paired t-test). Memory: the base model "
              "as loaded (quantized where quantized), the adapter file as saved, and the peak memory training added "
              "(mean over seeds; GPU allocator or CPU resident memory, see results_final.json)."

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from balora.data.loading import SPLITS, local_split_path, read_hub_splits
+from balora.hub import HubUnreachable
+from balora.data.loading import SPLITS, hub_splits, local_split_path
 from balora.data.registry import get_dataset_spec
 from balora.errors import UserError
 from balora.results import atomic_write_text
@@ -14,7 +15,12 @@ def download_dataset(name: str, data_dir: str | Path) -> list[Path]:
     spec = get_dataset_spec(name)
     if spec.hub_path is None:
         raise UserError(f"{name} has no Hub source to download")
-    frames = read_hub_splits(spec)  # one clear line if the Hub is out of reach
+    try:
+        frames = hub_splits(spec)
+    except HubUnreachable as err:  # the advice to run `balora download` would send the user in a circle
+        raise UserError(f"could not download {name}: {err.reason}. `balora download` needs the Hub: run it on "
+                        f"a machine that reaches it and copy {Path(data_dir) / (name + '_dataset')} here, "
+                        "or train on your own files with --dataset csv / jsonl") from None
     written = []
     for split in SPLITS:
         frame = frames[split]

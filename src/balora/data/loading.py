@@ -72,22 +72,28 @@ def read_csv_files(train_file: str | None, validation_file: str | None, test_fil
     return frames
 
 
-def read_hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
-    try:
-        import datasets
+def hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
+    """The dataset's splits from the Hub; HubUnreachable (in seconds) when it cannot be read."""
+    from balora.hub import load_hub_dataset
 
-        loaded = datasets.load_dataset(spec.hub_path, spec.hub_config)
-    except Exception as err:  # any failure to reach or read the Hub means the same to the user
-        reason = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-        raise UserError(
-            f"could not load {spec.name} from the Hugging Face Hub ({reason}); pass --data_dir DIR "
-            f"holding {spec.name}_dataset/{spec.name}_train.csv, or set BALORA_DATA_DIR "
-            f"(`balora download --dataset {spec.name} --data_dir DIR` writes it when online)"
-        ) from None
+    loaded = load_hub_dataset(spec.hub_path, spec.hub_config)
     return {
         split: loaded[hub_split].to_pandas() if (hub_split := spec.hub_split_names.get(split, split)) in loaded else None
         for split in SPLITS
     }
+
+
+def read_hub_splits(spec: DatasetSpec) -> dict[str, pd.DataFrame | None]:
+    from balora.hub import HubUnreachable
+
+    try:
+        return hub_splits(spec)
+    except HubUnreachable as err:
+        raise UserError(
+            f"could not load {spec.name} from the Hugging Face Hub: {err.reason}; pass --data_dir DIR "
+            f"holding {spec.name}_dataset/{spec.name}_train.csv, or set BALORA_DATA_DIR "
+            f"(`balora download --dataset {spec.name} --data_dir DIR` writes it when online)"
+        ) from None
 
 
 def renamed_columns(frame: pd.DataFrame, wanted: dict[str, str], where: str) -> pd.DataFrame:

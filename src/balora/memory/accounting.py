@@ -157,7 +157,8 @@ def memory_summary(base_bytes: int, saved: tuple[str, int] | None, trainable: in
 
 def memory_line(memory: dict) -> str:
     """Console line: base as loaded, adapter as saved, peak of training."""
-    base = f"base {memory['base_model_bytes'] / MB:.1f} MB as loaded ({memory['quantization']})"
+    quantization = "full precision" if memory["quantization"] == "none" else memory["quantization"]
+    base = f"base {memory['base_model_bytes'] / MB:.1f} MB as loaded ({quantization})"
     adapter = f"{memory['adapter_file']} {memory['adapter_bytes'] / MB:.2f} MB" if memory["adapter_bytes"] else "nothing saved"
     where = "GPU allocated" if memory["peak_measure"].startswith("cuda") else "resident above the start"
     return f"Memory: {base}; {adapter}; training peak {memory['peak_training_bytes'] / MB:.0f} MB ({where})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from balora.analysis.plots import _pyplot, _save
+from balora.analysis.figures import figure, legend_outside, pyplot, save, wrap
 from balora.memory.finder import BatchSearch
 
 GB = 10**9
@@ -18,8 +18,12 @@ def require_plot_libraries() -> None:
 
 def memory_plot(searches: list[tuple[str, BatchSearch]], limit_bytes: int, title: str, measure: str,
                 output: Path) -> Path:
-    plt, sns = _pyplot()
-    fig, (ax, bars) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [2.2, 1]})
+    plt, sns = pyplot()
+    names = [wrap(label, 24) for label, _ in searches]
+    # Tall enough for every bar's (wrapped) name beside it.
+    height = max(5.4, 2.4 + 0.2 * sum(name.count("\n") + 1.6 for name in names))
+    fig, axes = figure(plt, 12, height, ncols=2, gridspec_kw={"width_ratios": [2.2, 1]})
+    ax, bars = axes[0]
     colors = sns.color_palette("colorblind", len(searches))
     for (label, search), color in zip(searches, colors):
         points = sorted((b, peak) for b, peak in search.measured.items() if peak is not None)
@@ -33,12 +37,12 @@ def memory_plot(searches: list[tuple[str, BatchSearch]], limit_bytes: int, title
     ax.set_xlabel("batch size (sequences per step)")
     ax.set_ylabel("peak memory (GB)")
     ax.set_title("peak memory of one step (★ largest batch within the limit)", fontsize=11)
-    ax.legend(loc="upper left", fontsize=9, frameon=True)
+    legend_outside(fig, *ax.get_legend_handles_labels(), where="below")
 
     labels = [label for label, _ in searches]
     largest = [search.largest_fitting or 0 for _, search in searches]
     bars.barh(range(len(labels)), largest, color=colors)
-    bars.set_yticks(range(len(labels)), labels)
+    bars.set_yticks(range(len(labels)), names, fontsize=9)
     bars.invert_yaxis()
     for i, (value, (_, search)) in enumerate(zip(largest, searches)):
         text = f"{value}" + (" (cap)" if search.reached_cap else "") if value else "none fits"
@@ -46,6 +50,5 @@ def memory_plot(searches: list[tuple[str, BatchSearch]], limit_bytes: int, title
     bars.set_xlim(0, max(largest + [1]) * 1.3)
     bars.set_xlabel(f"largest batch within {limit_bytes / GB:g} GB (sequences)")
     bars.set_title("largest batch that fits", fontsize=11)
-    fig.suptitle(f"{title}\n{measure}", fontsize=12)
-    fig.tight_layout()
-    return _save(fig, output)
+    fig.suptitle(wrap(title, 110) + "\n" + wrap(measure, 110), fontsize=12)
+    return save(fig, output)

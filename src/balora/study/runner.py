@@ -75,7 +75,7 @@ class StudyState:
 
 def validation_score(results: ResultsRecord | None) -> float | None:
     """The validation headline metric, signed so that higher is better (perplexity is negated)."""
-    from balora.analysis.metrics import LOWER_IS_BETTER
+    from balora.metric_registry import LOWER_IS_BETTER
 
     if not results or results.status != "completed":
         return None
@@ -87,7 +87,7 @@ def search_record(searched: dict[float, ResultsRecord | None], selected: float |
     """What study.json keeps of a group's learning-rate search: each rate's validation headline
     metric as measured (a perplexity stays a perplexity), which metric and which way is better,
     and the rate chosen; a rate whose run did not finish has None."""
-    from balora.analysis.metrics import LOWER_IS_BETTER
+    from balora.metric_registry import LOWER_IS_BETTER
 
     finished = {lr: results for lr, results in searched.items() if validation_score(results) is not None}
     metric = next((results.headline_metric for results in finished.values()), None)

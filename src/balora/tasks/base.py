@@ -34,3 +34,4 @@ class EvaluationInputs:
     spec: Any
     config: Any
     say: Callable[[str], None]
+    test_rows: Any = None  # the test split as read (a DataFrame with text and label), in the data's order

@@ -7,12 +7,22 @@ from pathlib import Path
 from balora.tasks.base import EvaluationInputs, TestOutcome, TrainerEvaluation
 
 
-def save_predictions(path: Path, labels, logits) -> None:
+def save_predictions(path: Path, labels, logits, label_names=(), rows=None) -> None:
+    """One line per test example, in the data's order: its index in the test split, its text (and
+    text pair), the true and predicted class by number and by name, and the logits."""
     import pandas as pd
 
     from balora.results import atomic_write_text
 
-    frame = pd.DataFrame({"label": labels, "prediction": logits.argmax(-1)})
+    predictions = logits.argmax(-1)
+    frame = pd.DataFrame({"label": labels, "prediction": predictions})
+    if rows is not None and len(rows) == len(frame):
+        texts = [c for c in ("text", "text_pair") if c in rows.columns]
+        frame = pd.concat([rows[texts].reset_index(drop=True), frame], axis=1)
+    if len(label_names):
+        names = list(label_names)
+        frame.insert(frame.columns.get_loc("label") + 1, "label_name", [names[int(k)] for k in labels])
+        frame["prediction_name"] = [names[int(k)] for k in predictions]
     for k in range(logits.shape[1]):
         frame[f"logit_{k}"] = logits[:, k]
     atomic_write_text(path, frame.to_csv(index_label="index"))
@@ -54,9 +64,10 @@ class ClassificationTask:
         return padding_collator(tokenizer)
 
     def trainer_evaluation(self, spec) -> TrainerEvaluation:
+        from balora.metric_registry import metric
         from balora.metrics import trainer_metrics
 
-        return TrainerEvaluation(spec.metric, True, trainer_metrics(spec.label_names))
+        return TrainerEvaluation(spec.metric, metric(spec.metric).higher_is_better, trainer_metrics(spec.label_names))
 
     def untuned(self, model, inputs: EvaluationInputs) -> dict | None:
         return None  # a freshly initialised head scores chance; nothing worth a pass over the data
@@ -72,4 +83,5 @@ class ClassificationTask:
         metrics = classification_metrics(labels, logits.argmax(-1), spec.label_names, detailed=True)
         inputs.say(f"Test accuracy: {100 * metrics['accuracy']:.2f}%"
                    + (f", test {spec.metric}: {metrics[spec.metric]:.4f}" if spec.metric != "accuracy" else ""))
-        return TestOutcome(metrics, {"test_predictions.csv": lambda path: save_predictions(path, labels, logits)})
+        return TestOutcome(metrics, {"test_predictions.csv": lambda path: save_predictions(
+            path, labels, logits, spec.label_names, inputs.test_rows)})

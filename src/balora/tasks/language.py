@@ -101,7 +101,10 @@ class CausalLMTask:
         return CausalLMCollator(tokenizer.pad_token_id)
 
     def trainer_evaluation(self, spec) -> TrainerEvaluation:
-        return TrainerEvaluation("perplexity", False, trainer_perplexity, preprocess_logits)
+        from balora.metric_registry import metric
+
+        return TrainerEvaluation("perplexity", metric("perplexity").higher_is_better, trainer_perplexity,
+                                 preprocess_logits)
 
     def untuned(self, model, inputs: EvaluationInputs) -> dict | None:
         """The base model's scores on the same examples, for comparison (--untuned_baseline)."""
