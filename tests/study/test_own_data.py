@@ -172,3 +172,27 @@ def test_grid_warnings_name_the_comparison_and_each_methods_grid(tmp_path):
     assert "(phase main, sst2): lora 3, full none (one rate)" in warning
     body = body.replace("full: {}", "full: {learning_rates: [1.0e-5, 2.0e-5, 4.0e-5]}")
     assert grid_warnings(plan_text(tmp_path, body).groups) == []
+
+
+def test_the_guides_worked_examples_plan(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "guide.md").read_text()
+    section = re.split(r"\n##+ ", guide.split("### Data of your own in a study")[1])[0]
+    examples = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    assert len(examples) == 2
+    (tmp_path / "data").mkdir()
+    write_files(tmp_path / "data")
+    rows = [{"review": f"fine film {i}", "sentiment": label} for i in range(120) for label in ("negative", "positive")]
+    pd.DataFrame(rows).to_csv(tmp_path / "data" / "reviews.csv", index=False)
+    with open(tmp_path / "data" / "notes.jsonl", "w") as out:
+        out.writelines(json.dumps({"ask": f"say hello {i}", "reply": f"hello {i}"}) + "\n" for i in range(1000))
+    monkeypatch.chdir(tmp_path)  # the guide's paths are relative to where `balora study` runs
+    single = plan_text(tmp_path, examples[0])
+    assert [g.key for g in single.groups] == ["csv-main-lora", "csv-main-ba_lora"]
+    both = plan_text(tmp_path, examples[1])
+    assert [g.key for g in both.groups] == ["reviews-main-lora", "reviews-main-dora", "notes-main-lora",
+                                            "notes-main-dora"]
+    printed = re.findall(r"^Data (.*)$", section, re.M)  # what the guide shows the dry run print
+    assert both.data_lines == printed
