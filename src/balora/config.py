@@ -102,7 +102,8 @@ class TrainConfig:
         "for slow CPUs."
     )
     untuned_baseline: bool = setting(
-        True, "causal_lm / generation: also score the model before fine-tuning on the same examples."
+        True, "causal_lm / generation: also score the model before fine-tuning on the same validation and test "
+        "examples (--no-untuned_baseline skips it)."
     )
     allow_missing_classes: bool = setting(
         False, "Train although some classes of the dataset have no training example (at least two must)."
