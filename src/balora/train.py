@@ -181,7 +181,7 @@ def load_inputs(config: TrainConfig, spec, task, say, quantization: Quantization
     data = task.load_data(spec, config)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
-        f"test {sizes['test']:,}; {task.describe(spec)}; best "
+        f"test {sizes['test']:,}; {''.join(f'{note}; ' for note in data.notes)}{task.describe(spec)}; best "
         f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation "
         f"{task.metric(spec)}")
     tokenized = task.encode(data, tokenizer, config, say)

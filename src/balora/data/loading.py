@@ -7,7 +7,7 @@ and ``label`` (integers 0..num_labels-1).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +26,7 @@ class TaskData:
     splits: dict[str, pd.DataFrame]
     source: str  # where the rows came from, for the record
     split_origin: dict[str, str]
+    notes: list[str] = field(default_factory=list)  # what the data line says besides the sizes (a default cap)
 
     def sizes(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.splits.items()}

@@ -145,7 +145,9 @@ class GenerationTask(CausalLMTask):
         prompts = [ids[:length] for ids, length in zip(test["input_ids"], test["prompt_length"])]
         with evaluation_autocast(model, inputs.config):
             return generate_greedy(model, inputs.tokenizer, prompts, inputs.config.max_new_tokens,
-                                   inputs.config.eval_batch_size, model_device(model), description)
+                                   inputs.config.eval_batch_size, model_device(model), description,
+                                   report=lambda done, total: inputs.say(f"{description}: {done:,} of {total:,} "
+                                                                         "test examples"))
 
     def untuned_test(self, model, inputs) -> dict:
         """Perplexity and ROUGE of the untuned model's generations on the same test examples."""
