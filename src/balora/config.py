@@ -82,7 +82,9 @@ class TrainConfig:
     text_pair_column: str | None = setting(
         None, "Column holding the second text of sentence-pair tasks (default: the dataset's own)."
     )
-    label_column: str | None = setting(None, "Column holding integer labels (default: `label`).")
+    label_column: str | None = setting(
+        None, "Column holding the labels: integers 0..n-1, or (csv) class names such as positive / negative, "
+        "numbered in sorted order and kept as the class names (default: `label`).")
     task: str | None = setting(
         None, "classification, causal_lm (instruction tuning; perplexity) or generation (causal LM tested by "
         "ROUGE on greedy outputs too); default: the dataset's own (alpaca causal_lm, samsum generation)."
