@@ -20,6 +20,7 @@ from balora.config import TrainConfig
 from balora.console import Console, is_main_process
 from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec
+from balora.data.registry import check_file_flags
 from balora.data.loading import TaskData
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
@@ -40,7 +41,8 @@ from balora.training.trainer import build_trainer, require_tracker
 
 
 def dataset_spec_of(config: TrainConfig):
-    """The dataset's spec with the run's column overrides."""
+    """The dataset's spec with the run's column overrides (and files, for csv / jsonl only)."""
+    check_file_flags(config.dataset, config.train_file, config.validation_file, config.test_file)
     return get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
                             config.prompt_column, config.response_column)
 

@@ -196,3 +196,14 @@ def test_the_guides_worked_examples_plan(tmp_path, monkeypatch):
                                             "notes-main-dora"]
     printed = re.findall(r"^Data (.*)$", section, re.M)  # what the guide shows the dry run print
     assert both.data_lines == printed
+
+
+def test_the_smoke_study_compares_methods_on_equal_grids_and_steps_enough_to_learn():
+    from pathlib import Path
+
+    smoke = Path(__file__).resolve().parents[2] / "configs" / "smoke_sst2.yaml"
+    plan = plan_study(parse_study(smoke), StudyOptions(), count=False)
+    assert grid_warnings(plan.groups) == []
+    for group in plan.groups:  # 2 optimizer steps (16 per class, 1 epoch) stayed at chance; 32 reach 80%
+        steps = 2 * group.settings["train_samples"] * group.settings["epochs"] // group.settings["batch_size"]
+        assert steps >= 32, group.key

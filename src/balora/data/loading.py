@@ -208,4 +208,6 @@ def load_task_data(
         splits["train"] = sample_per_class(splits["train"], train_samples, "label", seed)
         origin["train"] = f"{train_samples} per class from train (seed {seed})"
     check_classes(splits["train"], spec, allow_missing_classes)
-    return TaskData(spec=spec, splits=splits, source=source, split_origin=origin)
+    # --train_samples counts per class here and in all for prompt / response data: the line says which
+    notes = [f"{train_samples} per class (--train_samples)"] if train_samples is not None else []
+    return TaskData(spec=spec, splits=splits, source=source, split_origin=origin, notes=notes)

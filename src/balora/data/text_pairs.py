@@ -118,6 +118,7 @@ def load_text_pairs(spec: DatasetSpec, data_dir: str | None = None,
             raise UserError(f"--train_samples {train_samples} is more than the {len(train):,} training rows of {spec.name}")
         _, frames["train"] = draw(train, train_samples, seed)
         origin["train"] = f"{train_samples} drawn from train (seed {seed})"
+        notes.append(f"{train_samples} in all (--train_samples)")
     return TaskData(spec=spec, splits=frames, source=source, split_origin=origin, notes=notes)
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from balora.config import TrainConfig
-from balora.data.registry import FILE_DATASETS, get_dataset_spec
+from balora.data.registry import FILE_DATASETS, check_file_flags, get_dataset_spec
 
 COLUMN_SETTINGS = ("text_column", "text_pair_column", "label_column", "prompt_column", "response_column")
 # The settings that decide what data an experiment reads, and so what its check reads.
@@ -44,6 +44,8 @@ class DataChecker:
         data_settings = {k: settings[k] for k in DATA_SETTINGS if k in settings}
         key = json.dumps(data_settings, sort_keys=True, default=str)
         if key not in self._checked:
+            check_file_flags(settings["dataset"], *(settings.get(k) for k in ("train_file", "validation_file",
+                                                                               "test_file")))
             spec = get_dataset_spec(settings["dataset"], *(settings.get(k) for k in COLUMN_SETTINGS))
             task = task_for(spec, settings.get("task"))
             line = None
