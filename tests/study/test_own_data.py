@@ -207,3 +207,25 @@ def test_the_smoke_study_compares_methods_on_equal_grids_and_steps_enough_to_lea
     for group in plan.groups:  # 2 optimizer steps (16 per class, 1 epoch) stayed at chance; 32 reach 80%
         steps = 2 * group.settings["train_samples"] * group.settings["epochs"] // group.settings["batch_size"]
         assert steps >= 32, group.key
+
+
+def test_the_dry_run_prints_the_data_read_and_warns_of_unequal_grids(tmp_path, tiny_model_dir, capsys):
+    from balora.cli import main
+
+    folder = write_files(tmp_path)
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: own
+        datasets:
+          reviews: {{dataset: csv, train_file: {folder}/reviews.csv, text_column: review, label_column: sentiment}}
+        defaults: {{model_name_or_path: {tiny_model_dir}}}
+        phases:
+          main:
+            methods: {{lora: {{learning_rates: [1.0e-3, 2.0e-3]}}, full: {{}}}}
+        """))
+    assert main(["study", str(path), "--dry_run"]) == 0
+    out, err = capsys.readouterr()
+    assert f"Data reviews: csv:{folder}/reviews.csv; train 72, validation 9, test 9; 3 classes (bad, good, meh)" in out
+    assert "reviews-main-lora-lr0.001-s42" in out
+    assert "warning: learning-rate grids of different sizes in one comparison (phase main, reviews): lora 2, " \
+           "full none (one rate)" in err
