@@ -28,7 +28,8 @@ def run_cli(capsys, args):
     (["--train_samples", "0"], "--train_samples: must be a positive number"),
     (["--lora_r", "0"], "--lora_r: must be a positive number"),
     (["--nonsense_flag", "1"], "unrecognized arguments: --nonsense_flag 1"),
-    (["--param_budget", "5000"], "--param_budget does not apply to --peft_method lora (methods that read it: ba_lora"),
+    (["--peft_method", "eva", "--param_budget", "5000"],
+     "--param_budget does not apply to --peft_method eva (methods that read it: lora, ba_lora"),
     (["--peft_method", "full", "--lora_r", "4"], "--lora_r does not apply to --peft_method full"),
     (["--peft_method", "ba_lora", "--lora_r", "16"],
      "--lora_r does not apply to --peft_method ba_lora (methods that read it: lora, layerwise, plateau_lora, pissa, "
@@ -104,7 +105,7 @@ def test_a_methods_help_shows_its_flags_only_with_its_own_help_texts(capsys):
     from balora.methods import METHODS
 
     plain = help_of(capsys)  # the default method, lora
-    assert "--lora_r" in plain and "--freeze_layers" not in plain and "--param_budget" not in plain
+    assert "--lora_r" in plain and "--freeze_layers" not in plain and "--adalora_init_r" not in plain
     assert "--peft_method METHOD --help" in plain
     for name, method in METHODS.items():
         text = help_of(capsys, "--peft_method", name)

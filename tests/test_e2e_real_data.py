@@ -59,8 +59,9 @@ def test_baselines_run_on_sst2_and_reload_with_plain_peft(tmp_path, method, sett
 
 
 def test_reduced_study_interrupted_resumed_and_compared(tmp_path, monkeypatch, capsys):
-    """configs/smoke_sst2.yaml on real SST-2: two methods, two seeds, 16 examples per class, one
-    epoch; stopped in its fourth experiment, resumed without redoing the first three, compared."""
+    """configs/smoke_sst2.yaml on real SST-2, reduced from the command line to 16 examples per class and
+    one epoch: two methods, two seeds; stopped in its fourth experiment, resumed without redoing the first
+    three, compared."""
     import pandas as pd
 
     from balora.cli import main
@@ -68,19 +69,21 @@ def test_reduced_study_interrupted_resumed_and_compared(tmp_path, monkeypatch, c
 
     data_dir = shared_data_or_skip("sst2")
     smoke = str(Path(__file__).resolve().parents[1] / "configs" / "smoke_sst2.yaml")
-    args = ["study", smoke, "--data_dir", str(data_dir), "--results_dir", str(tmp_path / "study")]
+    args = ["study", smoke, "--data_dir", str(data_dir), "--results_dir", str(tmp_path / "study"),
+            "--train_samples", "16", "--epochs", "1"]
     calls = watch_train_calls(monkeypatch, lambda _, call_number: call_number == 4, 0.4)
     with pytest.raises(SystemExit) as stopped:
         main(args)
     assert stopped.value.code == 130
     first_three, interrupted = [name for name, _ in calls[:3]], calls[3][0]
     assert main(args) == 0
-    assert calls[4:] == [(interrupted, True), ("sst2-budgets-ba_lora-b73728-lr0.004-s43", False)]
+    assert calls[4:6] == [(interrupted, True), ("sst2-budgets-ba_lora-b73728-k16-lr0.004-s42", False)]
+    assert calls[6][0].startswith("sst2-budgets-ba_lora-b73728-k16-lr") and calls[6][0].endswith("-s43")
     assert "3 already finished" in capsys.readouterr().out
     assert all(name not in [n for n, _ in calls[4:]] for name in first_three)
 
     out = tmp_path / "analysis"
-    assert main(["compare", "--study", smoke, "--results_dir", str(tmp_path / "study"),
+    assert main(["compare", "--study", smoke, "--results_dir", str(tmp_path / "study"), "--train_samples", "16",
                  "--output_dir", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted([
         "comparison_table.csv", "comparison_table.md", "performance_plot.png", "rank_allocation_heatmap.png",

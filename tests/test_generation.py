@@ -23,3 +23,20 @@ def test_a_batch_generates_what_each_prompt_generates_alone(tiny_decoder_dir):
     assert batched == alone
     assert any(batched)  # a random model still writes something
     assert model.training  # the caller's mode is restored (generation itself ran without dropout)
+
+
+def test_generation_reports_progress_where_no_bar_is_drawn(tiny_decoder_dir, monkeypatch):
+    import sys
+
+    from balora.generation import progress_marks
+
+    assert progress_marks(20) == {2, 4, 6, 8, 10, 12, 14, 16, 18} and progress_marks(1) == set()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_decoder_dir)
+    tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(tiny_decoder_dir)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a log file
+    reported = []
+    prompts = [tokenizer("the movie")["input_ids"]] * 10
+    generate_greedy(model, tokenizer, prompts, max_new_tokens=2, batch_size=1, device=torch.device("cpu"),
+                    report=lambda done, total: reported.append((done, total)))
+    assert reported == [(k, 10) for k in range(1, 10)]

@@ -7,10 +7,14 @@ from balora.flags import accepted_flags
 
 
 def train(config: TrainConfig, **method_options) -> None:
-    """Fine-tune a model on a text-classification dataset with one method.
+    """Fine-tune a model with one method: a classifier on labelled text, or a language model on prompt / response data.
 
-    Results go to <results_dir>/<experiment_name>/: config.json, training_log.txt,
-    metrics.jsonl, results_final.json, test_predictions.csv and model_checkpoint/.
+    Classification (sst2, imdb, ..., a csv of text and labels) trains a task head with the adapter;
+    prompt / response data (alpaca, samsum, jsonl, a csv with --prompt_column) trains a causal LM
+    (task causal_lm: perplexity; generation: ROUGE on greedy outputs too). Results go to
+    <results_dir>/<experiment_name>/: config.json, training_log.txt, metrics.jsonl,
+    results_final.json, test_predictions.csv (classification) or test_generations.jsonl
+    (generation), and model_checkpoint/.
     """
     from balora.train import train as run_training
 

@@ -82,7 +82,9 @@ class TrainConfig:
     text_pair_column: str | None = setting(
         None, "Column holding the second text of sentence-pair tasks (default: the dataset's own)."
     )
-    label_column: str | None = setting(None, "Column holding integer labels (default: `label`).")
+    label_column: str | None = setting(
+        None, "Column holding the labels: integers 0..n-1, or (csv) class names such as positive / negative, "
+        "numbered in sorted order and kept as the class names (default: `label`).")
     task: str | None = setting(
         None, "classification, causal_lm (instruction tuning; perplexity) or generation (causal LM tested by "
         "ROUGE on greedy outputs too); default: the dataset's own (alpaca causal_lm, samsum generation)."
@@ -102,7 +104,8 @@ class TrainConfig:
         "for slow CPUs."
     )
     untuned_baseline: bool = setting(
-        True, "causal_lm / generation: also score the model before fine-tuning on the same examples."
+        True, "causal_lm / generation: also score the model before fine-tuning on the same validation and test "
+        "examples (--no-untuned_baseline skips it)."
     )
     allow_missing_classes: bool = setting(
         False, "Train although some classes of the dataset have no training example (at least two must)."

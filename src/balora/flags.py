@@ -49,7 +49,9 @@ def add_field_flag(parser: argparse.ArgumentParser, name: str, annotation, defau
     flag = f"--{name}"
     help = help.replace("%", "%%")  # argparse %-formats help text ("10% of the steps")
     if annotation is bool:
-        parser.add_argument(flag, action="store_true", default=default, help=help)
+        # a switch that is on by default needs its off form: --no-<name> (argparse's usual pair)
+        action = argparse.BooleanOptionalAction if default else "store_true"
+        parser.add_argument(flag, action=action, default=default, help=help)
     elif typing.get_origin(annotation) is list:
         parser.add_argument(flag, nargs="+", type=typing.get_args(annotation)[0], default=default, required=required,
                             help=help)

@@ -15,18 +15,29 @@ def left_padded(prompts: list[list[int]], pad_token_id: int) -> dict[str, torch.
             "attention_mask": torch.tensor([[0] * (longest - len(p)) + [1] * len(p) for p in prompts])}
 
 
+def progress_marks(batches: int, parts: int = 10) -> set[int]:
+    """The batch indices (after the first) at which a tenth more of the batches is done."""
+    return {round(batches * k / parts) for k in range(1, parts)} & set(range(1, batches))
+
+
 @torch.no_grad()
 def generate_greedy(model, tokenizer, prompts: list[list[int]], max_new_tokens: int, batch_size: int,
-                    device: torch.device, description: str = "Generating") -> list[str]:
-    """The decoded continuation of each prompt (special tokens dropped, stripped)."""
+                    device: torch.device, description: str = "Generating", report=None) -> list[str]:
+    """The decoded continuation of each prompt (special tokens dropped, stripped). Off a terminal,
+    where no bar is drawn, ``report(done, total)`` is called at every tenth of the batches, so a
+    log shows that a long generation is moving."""
     from tqdm.auto import tqdm
 
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))
     outputs: list[str | None] = [None] * len(prompts)
     was_training = model.training
     model.eval()
+    starts = range(0, len(order), batch_size)
+    marks = progress_marks(len(starts)) if report is not None and not sys.stderr.isatty() else set()
     try:
-        for start in tqdm(range(0, len(order), batch_size), desc=description, disable=not sys.stderr.isatty()):
+        for step, start in enumerate(tqdm(starts, desc=description, disable=not sys.stderr.isatty())):
+            if step in marks:
+                report(start, len(order))
             rows = order[start:start + batch_size]
             batch = {k: v.to(device) for k, v in left_padded([prompts[i] for i in rows], tokenizer.pad_token_id).items()}
             generated = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,

@@ -20,6 +20,7 @@ from balora.config import TrainConfig
 from balora.console import Console, is_main_process, plural
 from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec
+from balora.data.registry import check_file_flags
 from balora.data.loading import TaskData
 from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentLock
@@ -41,7 +42,8 @@ from balora.training.trainer import build_trainer, require_tracker
 
 
 def dataset_spec_of(config: TrainConfig):
-    """The dataset's spec with the run's column overrides."""
+    """The dataset's spec with the run's column overrides (and files, for csv / jsonl only)."""
+    check_file_flags(config.dataset, config.train_file, config.validation_file, config.test_file)
     return get_dataset_spec(config.dataset, config.text_column, config.text_pair_column, config.label_column,
                             config.prompt_column, config.response_column)
 
@@ -181,7 +183,7 @@ def load_inputs(config: TrainConfig, spec, task, say, quantization: Quantization
     data = task.load_data(spec, config)
     spec, sizes = data.spec, data.sizes()
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
-        f"test {sizes['test']:,}; {task.describe(spec)}; best "
+        f"test {sizes['test']:,}; {''.join(f'{note}; ' for note in data.notes)}{task.describe(spec)}; best "
         f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation "
         f"{task.metric(spec)}")
     tokenized = task.encode(data, tokenizer, config, say)

@@ -56,3 +56,20 @@ def test_task_follows_the_dataset_and_can_be_overridden_within_its_kind():
         get_dataset_spec("jsonl")
     with pytest.raises(UserError, match="not to the classification dataset 'sst2'"):
         get_dataset_spec("sst2", prompt_column="q")
+
+
+def test_a_carved_validation_split_is_capped_by_default_and_the_cap_can_change(tmp_path):
+    from balora.data.text_pairs import CARVED_VALIDATION_CAP
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps({"q": f"ask {i}", "a": f"answer {i}"}) + "\n" for i in range(6000)))
+    spec = get_dataset_spec("jsonl", prompt_column="q", response_column="a")
+    data = load_text_pairs(spec, files=(str(path), None, None), train_samples=100)
+    assert data.sizes() == {"train": 100, "validation": CARVED_VALIDATION_CAP, "test": 600}
+    assert data.notes[0] == "validation capped at 500 of the 600 carved (--max_validation_samples changes it)"
+    assert data.split_origin["validation"].endswith("; 500 drawn from it (seed 42)")  # recorded in results
+    wider = load_text_pairs(spec, files=(str(path), None, None), train_samples=100, max_validation_samples=1000)
+    assert wider.sizes()["validation"] == 600 and not any("capped" in note for note in wider.notes)
+    given = load_text_pairs(spec, files=(str(path), str(path), None), train_samples=100)
+    assert given.sizes()["validation"] == 6000  # a split of its own is the user's choice
+    assert not any("capped" in note for note in given.notes)

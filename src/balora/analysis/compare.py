@@ -10,13 +10,14 @@ from balora.analysis import plots
 from balora.analysis.collect import RunGroup
 from balora.analysis.ranks import adapter_ranks, rank_grid
 from balora.analysis.sweeps import sweep_figures
+from balora.analysis.train_size import train_size_text
 from balora.analysis.table import comparison_table, write_tables
 from balora.console import plural
 from balora.errors import UserError
 
 
 def _title(group: RunGroup) -> str:
-    shots = f", {group.train_samples}-shot" if group.train_samples else ""
+    shots = f", {train_size_text(group.train_samples, group.first.results.headline_metric)}" if group.train_samples else ""
     return f"{group.label} ({group.dataset}{shots}, {plural(len(group.runs), 'seed')})"
 
 

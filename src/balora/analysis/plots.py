@@ -17,7 +17,9 @@ def performance_plot(table: pd.DataFrame, output: Path) -> Path:
     """Test headline metric (mean ± std over seeds) against adapter parameters, one panel per
     dataset and training-set size, one series per method."""
     plt, sns = pyplot()
-    table = table.assign(shots=table["train_samples"].map(lambda k: "full data" if pd.isna(k) else f"{int(k)}-shot"))
+    from balora.analysis.train_size import train_size_text
+
+    table = table.assign(shots=[train_size_text(k, m) for k, m in zip(table["train_samples"], table["headline_metric"])])
     facets = list(dict.fromkeys(zip(table["dataset"], table["shots"])))
     fig, axes = grid(plt, len(facets), 5.2, 4.0, columns=2)
     palette = dict(zip(table["method"].unique(), sns.color_palette("tab10" if table["method"].nunique() <= 10

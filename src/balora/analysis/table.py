@@ -14,6 +14,7 @@ import pandas as pd
 
 from balora.analysis.collect import RunGroup
 from balora.metric_registry import TABLE_METRICS, metric, table_metrics_of
+from balora.analysis.train_size import train_size_text
 from balora.results import atomic_write_text
 
 REFERENCE_METHOD = "lora"
@@ -146,7 +147,7 @@ def markdown_table(table: pd.DataFrame) -> str:
               "Δ vs LoRA, same budget", "base / adapter MB", "train peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
-        shots = "full" if row["train_samples"] is None or pd.isna(row["train_samples"]) else str(int(row["train_samples"]))
+        shots = train_size_text(row["train_samples"], row["headline_metric"], "full").removesuffix("-shot")
         swept_cells = [row[c] if isinstance(row[c], str) else "—" for c in swept]
         peak = []
         if swept:

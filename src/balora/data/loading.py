@@ -7,7 +7,7 @@ and ``label`` (integers 0..num_labels-1).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +26,7 @@ class TaskData:
     splits: dict[str, pd.DataFrame]
     source: str  # where the rows came from, for the record
     split_origin: dict[str, str]
+    notes: list[str] = field(default_factory=list)  # what the data line says besides the sizes (a default cap)
 
     def sizes(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.splits.items()}
@@ -213,4 +214,6 @@ def load_task_data(
         splits["train"] = sample_per_class(splits["train"], train_samples, "label", seed)
         origin["train"] = f"{train_samples} per class from train (seed {seed})"
     check_classes(splits["train"], spec, allow_missing_classes)
-    return TaskData(spec=spec, splits=splits, source=source, split_origin=origin)
+    # --train_samples counts per class here and in all for prompt / response data: the line says which
+    notes = [f"{train_samples} per class (--train_samples)"] if train_samples is not None else []
+    return TaskData(spec=spec, splits=splits, source=source, split_origin=origin, notes=notes)

@@ -89,6 +89,16 @@ JSONL_DATASET = "jsonl"
 FILE_DATASETS = (CSV_DATASET, JSONL_DATASET)
 
 
+def check_file_flags(name: str, train_file: str | None, validation_file: str | None, test_file: str | None) -> None:
+    """--train_file and its kin name the files of `csv` / `jsonl` data; with a named dataset they
+    would be ignored without a word, and the run would train on something else."""
+    given = [flag for flag, value in (("--train_file", train_file), ("--validation_file", validation_file),
+                                      ("--test_file", test_file)) if value is not None]
+    if given and name not in FILE_DATASETS:
+        kind = "jsonl" if str(train_file or validation_file or test_file).endswith(".jsonl") else "csv"
+        raise UserError(f"{given[0]} applies to --dataset csv or jsonl, not to {name!r}; add --dataset {kind}")
+
+
 def dataset_names() -> list[str]:
     return [*DATASETS, *FILE_DATASETS]
 
@@ -106,6 +116,12 @@ def get_dataset_spec(
     For ``csv`` the label names are not known yet; the loader fills them in from the data.
     ``csv`` with --prompt_column, and ``jsonl``, hold prompt / response pairs (task causal_lm).
     """
+    classification_columns = [flag for flag, value in (("--text_column", text_column), ("--text_pair_column",
+                               text_pair_column), ("--label_column", label_column)) if value is not None]
+    if classification_columns and (name == JSONL_DATASET or prompt_column is not None or (
+            name in DATASETS and DATASETS[name].is_text_to_text)):
+        raise UserError(f"{classification_columns[0]} applies to classification data, not to the prompt / response "
+                        f"dataset {name!r} (its columns: --prompt_column, --response_column)")
     if name == JSONL_DATASET or (name == CSV_DATASET and prompt_column is not None):
         if prompt_column is None or response_column is None:
             raise UserError(f"--prompt_column and --response_column are required with --dataset {name} "

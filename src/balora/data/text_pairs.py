@@ -19,6 +19,11 @@ from balora.data.registry import CSV_DATASET, JSONL_DATASET, DatasetSpec
 from balora.data.splits import CARVE_FRACTION, CARVE_SEED
 from balora.errors import UserError
 
+# A validation split carved from train is scored every epoch (every --eval_steps); 10% of Alpaca is
+# 5,092 examples, hours a epoch on a CPU for a 100-example run. Without --max_validation_samples it is
+# capped at this many (a seeded draw), which is plenty to pick an epoch by perplexity.
+CARVED_VALIDATION_CAP = 500
+
 
 def read_json_records(path: Path) -> pd.DataFrame:
     """A JSON list of records (Alpaca) or JSON Lines (one record a line)."""
@@ -98,6 +103,12 @@ def load_text_pairs(spec: DatasetSpec, data_dir: str | None = None,
             train, frames[split] = draw(train, carve_size, CARVE_SEED)
             origin[split] = f"carved from train ({carve_size} rows, seed {CARVE_SEED})"
     frames["train"] = train
+    notes = []
+    if max_validation_samples is None and origin["validation"] != "validation" and (
+            len(frames["validation"]) > CARVED_VALIDATION_CAP):
+        max_validation_samples = CARVED_VALIDATION_CAP
+        notes.append(f"validation capped at {CARVED_VALIDATION_CAP} of the {len(frames['validation']):,} carved "
+                     "(--max_validation_samples changes it)")
     for split, cap in (("test", max_test_samples), ("validation", max_validation_samples)):
         if cap is not None and cap < len(frames[split]):
             _, frames[split] = draw(frames[split], cap, CARVE_SEED)
@@ -107,7 +118,8 @@ def load_text_pairs(spec: DatasetSpec, data_dir: str | None = None,
             raise UserError(f"--train_samples {train_samples} is more than the {len(train):,} training rows of {spec.name}")
         _, frames["train"] = draw(train, train_samples, seed)
         origin["train"] = f"{train_samples} drawn from train (seed {seed})"
-    return TaskData(spec=spec, splits=frames, source=source, split_origin=origin)
+        notes.append(f"{train_samples} in all (--train_samples)")
+    return TaskData(spec=spec, splits=frames, source=source, split_origin=origin, notes=notes)
 
 
 __all__ = ["load_text_pairs"]

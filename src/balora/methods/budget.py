@@ -20,6 +20,11 @@ class BudgetOptions:
         require_positive("param_budget", self.param_budget, allow_none=True)
 
 
+# --param_budget of uniform-rank LoRA methods (balora.methods.lora.budget_rank)
+BUDGET_AS_RANK = ("Adapter parameters to spend, met through the rank: the uniform rank that costs exactly this "
+                  "(refused, with the nearest ranks' costs, when no rank does; default: rank --lora_r).")
+
+
 # How a study matches a method to a budget: (budget, adapter parameters of one rank on every
 # target module) -> the method's settings. A method without one cannot be matched to a budget.
 

@@ -17,6 +17,12 @@ def print_plan(path: str, options: StudyOptions) -> None:
     plan = plan_from_file(path, options)
     print(f"Study {plan.study.name} ({path}): {len(plan.groups)} configurations, {plan.experiment_count} "
           f"experiments, results in {plan.results_dir}")
+    for line in plan.data_lines:  # each dataset of one's own, as read with the settings that reach it
+        print(f"Data {line}")
+    from balora.study.names import grid_warnings
+
+    for warning in grid_warnings(plan.groups):
+        print(f"warning: {warning}", file=sys.stderr)
     from balora.counting import ParameterCounts, capped_count
 
     capped = any(g.settings.get("max_trainable_parameters") for g in plan.groups)

@@ -18,6 +18,9 @@ from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
 from balora.methods import METHODS, all_option_classes, build_options, learning_rate_of
 from balora.study.budgets import ParameterCounter, budget_settings, resolve_budget
+from balora.study.data_check import COLUMN_SETTINGS, DataChecker
+from balora.study.group_context import GroupSpot, PlanContext
+from balora.study.names import check_names, check_groups, check_swept_types
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
 from balora.study.values import METHOD_FIELDS, TRAIN_FIELDS, split_settings, typed_setting
@@ -98,6 +101,7 @@ class StudyPlan:
     study: StudyFile
     results_dir: str
     groups: list[Group]
+    data_lines: list[str] = field(default_factory=list)  # the files each dataset of one's own was read from
 
     @property
     def experiment_count(self) -> int:
@@ -108,20 +112,24 @@ class StudyPlan:
 
 def plan_study(study: StudyFile, options: StudyOptions | None = None, count: bool = True) -> StudyPlan:
     """Expand and check a study; any mistake is one line naming the study file's line."""
-    from balora.data import get_dataset_spec
+    from balora.data import dataset_names
 
     options = options or StudyOptions()
     doc = study.source
+    check_names(study, options)
     _check_settings(doc, ("defaults",), study.defaults)
+    for dataset in study.dataset_sources:
+        _check_settings(doc, ("datasets", dataset), study.settings_of(dataset))
+    known_datasets = {*study.datasets, *(d for p in study.phases.values() for d in p.get("datasets") or ()),
+                      *(options.datasets or ()), *dataset_names()}
     for dataset, settings in study.dataset_defaults.items():
-        try:
-            get_dataset_spec(dataset)
-        except UserError as err:
-            raise doc.error(("dataset_defaults", dataset), str(err)) from None
+        if dataset not in known_datasets:
+            raise doc.error(("dataset_defaults", dataset), f"unknown dataset {dataset!r}: not one of this study's "
+                            f"({', '.join(study.datasets)}) nor of `balora datasets`")
         _check_settings(doc, ("dataset_defaults", dataset), settings)
     _check_selection(doc, options.phases, study.phases, "phase")
     _check_selection(doc, options.methods, {l for p in study.phases.values() for l in p["methods"]}, "method")
-    counter = ParameterCounter()
+    context = PlanContext(doc, study, options, ParameterCounter(), DataChecker(), count)
     groups: list[Group] = []
     for phase_name, phase in study.phases.items():
         if options.phases and phase_name not in options.phases:
@@ -135,10 +143,9 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
         shots = [options.overrides["train_samples"]] if "train_samples" in options.overrides else (
             phase.get("train_samples") or [None])
         for dataset in datasets:
-            try:
-                spec = get_dataset_spec(dataset)
-            except UserError as err:
-                raise doc.error(_where_dataset(doc, phase_keys, phase), str(err)) from None
+            if study.kind_of(dataset) not in dataset_names():
+                raise doc.error(_where_dataset(doc, phase_keys, phase, dataset), f"unknown dataset "
+                                f"{study.kind_of(dataset)!r}; valid datasets: {', '.join(dataset_names())}")
             for b, budget_value in enumerate(budgets):
                 budget_keys = phase_keys + ("budgets", b)
                 for k in shots:
@@ -146,17 +153,12 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
                         if options.methods and label not in options.methods:
                             continue
                         for variant in _variants(doc, phase_keys + ("methods", label), entry):
-                            groups.append(_plan_group(doc, study, options, counter, phase_name, dataset,
-                                                      None if spec.is_text_to_text else spec.num_labels or 2,
-                                                      label, entry, budget_value,
-                                                      budget_keys, k, seeds, count, variant))
+                            groups.append(_plan_group(context, GroupSpot(
+                                phase_name, dataset, label, entry, budget_value, budget_keys, k, seeds, variant)))
     if not groups:
         raise UserError(f"{doc.path}: no experiment matches the chosen phases, methods and datasets")
-    keys = [g.key for g in groups]
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise UserError(f"{doc.path}: two groups would share the name {repeated[0]}; give them different labels")
-    return StudyPlan(study, options.results_dir or study.results_dir, groups)
+    check_groups(doc, groups)
+    return StudyPlan(study, options.results_dir or study.results_dir, groups, context.data.lines())
 
 
 def phase_datasets(own: list[str] | None, study_wide: list[str], chosen: list[str] | None) -> list[str]:
@@ -190,10 +192,10 @@ def _default_of(name: str):
     return None
 
 
-def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, label, entry, budget_value,
-                budget_keys, shots, seeds, count, variant: Variant | None = None) -> Group:
-    variant = variant or Variant()
-    entry_keys = ("phases", phase_name, "methods", label)
+def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
+    doc, study, options, counter = context.doc, context.study, context.options, context.counter
+    phase_name, dataset, label, entry, variant = spot.phase, spot.dataset, spot.label, spot.entry, spot.variant
+    budget_keys, shots, entry_keys = spot.budget_keys, spot.shots, spot.entry_keys
     if not re.fullmatch(r"[A-Za-z0-9_.+=]+", str(label)):
         raise doc.error(entry_keys, f"method label {label!r} may only hold letters, digits and _ . + =")
     own = {k: v for k, v in entry.items() if k not in METHOD_KEYS}
@@ -212,12 +214,15 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
             raise doc.error(entry_keys + ("sweep", name), f"{name!r} does not apply to method {method!r}")
     fixed = {name: value for name, value in variant.values.items() if not isinstance(value, Relative)}
     # Study-wide method settings (e.g. lora_target_modules) reach only the methods that read them.
-    study_wide = {**study.defaults, **study.dataset_defaults.get(dataset, {}), **phase["settings"]}
+    study_wide = {**study.defaults, **study.settings_of(dataset), **study.dataset_defaults.get(dataset, {}),
+                  **phase["settings"]}
     shared = {k: v for k, v in study_wide.items() if k not in METHOD_FIELDS or k in read}
-    settings = {**shared, **own, **fixed, **options.overrides, "peft_method": method, "dataset": dataset}
+    settings = {**shared, **own, **fixed, **options.overrides, "peft_method": method,
+                "dataset": study.kind_of(dataset)}
     if shots is not None:
         settings["train_samples"] = shots
-    budget = None
+    num_labels = _checked_data(context, spot, settings).num_labels
+    budget, budget_value = None, spot.budget_value
     if budget_value is not None:
         reference = {**study_wide, **options.overrides}  # what "LoRA at rank r" means here
         budget = resolve_budget(doc, budget_keys, budget_value, reference, counter, num_labels)
@@ -226,6 +231,7 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
         swept, swept_text = variant.resolve(settings, _default_of)
     except ValueError as err:
         raise doc.error(entry_keys + ("sweep",), str(err)) from None
+    check_swept_types(doc, entry_keys, swept, swept_text)
     settings.update({name: value for name, value in swept.items() if name not in options.overrides})
     label = variant.label(str(label), swept)
     grid = entry.get("learning_rates") or study.learning_rates.get(method) or [
@@ -236,15 +242,34 @@ def _plan_group(doc, study, options, counter, phase_name, dataset, num_labels, l
     _validate(doc, study, phase_name, dataset, entry_keys, settings, grid)
     key = f"{dataset}-{phase_name}-{label}" + (f"-b{budget}" if budget else "") + (f"-k{shots}" if shots else "")
     counts = None
-    if count:
+    if context.count:
         try:
             counts = counter.counts(settings, num_labels)
         except UserError as err:
             raise doc.error(budget_keys if budget is not None else entry_keys, str(err)) from None
     return Group(key=key, phase=phase_name, dataset=dataset, label=str(label), method=method, budget=budget,
                  train_samples=settings.get("train_samples"), settings=settings, learning_rates=tuple(grid),
-                 seeds=seeds, line=doc.line(*entry_keys), counts=counts,
+                 seeds=spot.seeds, line=doc.line(*entry_keys), counts=counts,
                  entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text)
+
+
+def _checked_data(context: PlanContext, spot: GroupSpot, settings: dict):
+    """The group's data, read with the settings that will reach it; a mistake names the line that set it."""
+    doc = context.doc
+    try:
+        return context.data.check(spot.dataset, settings)
+    except ConfigError as err:
+        raise doc.error(_where_set(doc, context.study, spot.phase, spot.dataset, spot.entry_keys, err.field),
+                        str(err)) from None
+    except UserError as err:
+        phase = context.study.phases[spot.phase]
+        # the line of the setting or column the message names, else of the file, else of the dataset
+        named = [n for n in settings if f"--{n} " in str(err) or n in COLUMN_SETTINGS and repr(settings[n]) in str(err)]
+        named.append("train_file")
+        where = next((_where_set(doc, context.study, spot.phase, spot.dataset, spot.entry_keys, name)
+                      for name in named if name in settings),
+                     _where_dataset(doc, ("phases", spot.phase), phase, spot.dataset))
+        raise doc.error(where, f"dataset {spot.dataset}: {err}") from None
 
 
 def _check_settings(doc, keys: tuple, settings: dict) -> None:
@@ -274,7 +299,9 @@ def _check_selection(doc, chosen, known, what: str) -> None:
         raise UserError(f"{doc.path}: no {what} named {unknown[0]!r} (known: {', '.join(known)})")
 
 
-def _where_dataset(doc, phase_keys, phase) -> tuple:
+def _where_dataset(doc, phase_keys, phase, dataset=None) -> tuple:
+    if ("datasets", dataset) in doc.lines:  # the mapping form names it on a line of its own
+        return ("datasets", dataset)
     return phase_keys + ("datasets",) if "datasets" in phase else ("datasets",)
 
 
@@ -297,7 +324,7 @@ def _where_set(doc, study, phase_name, dataset, entry_keys, name) -> tuple:
     if name == "learning_rates" and ("learning_rates", method) in doc.lines:
         return ("learning_rates", method)
     for keys in (entry_keys + ("sweep",), entry_keys, ("phases", phase_name, "settings"),
-                 ("dataset_defaults", dataset), ("defaults",)):
+                 ("dataset_defaults", dataset), ("datasets", dataset), ("defaults",)):
         if keys + (name,) in doc.lines:
             return keys + (name,)
     return entry_keys

@@ -20,7 +20,8 @@ from balora.errors import UserError
 TOP_LEVEL_KEYS = {
     "name": "study name (also the default results folder: results/<name>)",
     "results_dir": "folder that holds the study's experiments",
-    "datasets": "dataset names, as in `balora datasets`",
+    "datasets": "dataset names, as in `balora datasets`; or name -> {dataset: csv|jsonl|<name>, settings} "
+                "for data of your own",
     "seeds": "random seeds; every configuration runs once per seed",
     "defaults": "`balora train` settings applied to every experiment",
     "dataset_defaults": "dataset name -> `balora train` settings of its experiments (over defaults)",
@@ -106,6 +107,16 @@ class StudyFile:
     dataset_defaults: dict[str, dict[str, Any]]
     learning_rates: dict[str, list[float]]
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The mapping form of `datasets`: the study's name for a dataset -> {"dataset": kind, settings...}
+    dataset_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def kind_of(self, name: str) -> str:
+        """What `balora train --dataset` gets for the study's dataset ``name`` (csv for a CSV of one's own)."""
+        return self.dataset_sources.get(name, {}).get("dataset", name)
+
+    def settings_of(self, name: str) -> dict[str, Any]:
+        """The settings the mapping form gives the dataset ``name`` (files, columns), without its kind."""
+        return {k: v for k, v in self.dataset_sources.get(name, {}).items() if k != "dataset"}
 
 
 def _check_keys(doc: Located, keys: tuple, mapping: Any, what: str, allowed: dict | None = None) -> dict:
@@ -134,6 +145,26 @@ def _list_of(doc: Located, keys: tuple, value: Any, kind: type, what: str) -> li
     if not values:
         raise doc.error(keys, f"{what} is empty")
     return values
+
+
+def _datasets(doc: Located, value: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
+    """A list of names, or a mapping that names each dataset and says what it is: the mapping's
+    entries are `balora train` settings (files, columns) plus `dataset`, the kind (default: the name)."""
+    if not isinstance(value, dict):
+        return _list_of(doc, ("datasets",), value, str, "datasets"), {}
+    if not value:
+        raise doc.error(("datasets",), "datasets is empty")
+    sources = {}
+    for name, entry in value.items():
+        keys = ("datasets", name)
+        if not isinstance(name, str):
+            raise doc.error(keys, f"a dataset's name is a text (got {name!r})")
+        entry = dict(_check_keys(doc, keys, entry, f"dataset {name!r}"))
+        kind = entry.setdefault("dataset", name)
+        if not isinstance(kind, str):
+            raise doc.error(keys + ("dataset",), f"dataset is a name as in `balora datasets` (got {kind!r})")
+        sources[name] = entry
+    return list(sources), sources
 
 
 def parse_study(path: str | Path) -> StudyFile:
@@ -176,16 +207,18 @@ def parse_study(path: str | Path) -> StudyFile:
                 phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)
         phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), "settings")
         phases[phase_name] = phase
+    datasets, dataset_sources = _datasets(doc, top.get("datasets", ["sst2"]))
     return StudyFile(
         source=doc,
         name=name,
         results_dir=str(top.get("results_dir") or Path("results") / name),
-        datasets=_list_of(doc, ("datasets",), top.get("datasets", ["sst2"]), str, "datasets"),
+        datasets=datasets,
         seeds=_list_of(doc, ("seeds",), top.get("seeds", [42]), int, "seeds"),
         defaults=defaults,
         dataset_defaults=per_dataset,
         learning_rates={method: _list_of(doc, ("learning_rates", method), grid, float, "a learning-rate grid")
                         for method, grid in grids.items()},
         phases=phases,
+        dataset_sources=dataset_sources,
     )
 

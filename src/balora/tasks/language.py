@@ -117,12 +117,14 @@ class CausalLMTask:
             scores = {"validation": dataset_perplexity(model, inputs.tokenized["validation"], inputs.collator,
                                                        inputs.config.eval_batch_size)}
             scores.update(self.untuned_test(model, inputs))
-        inputs.say(f"Untuned model: validation perplexity {scores['validation']['perplexity']:.3f}"
-                   + (f"; test{self.extra_line(scores['test']).removeprefix(',')}" if "test" in scores else ""))
+        inputs.say(f"Untuned model: validation perplexity {scores['validation']['perplexity']:.3f}; test "
+                   f"perplexity {scores['test']['perplexity']:.3f}{self.extra_line(scores['test'])}")
         return scores
 
     def untuned_test(self, model, inputs) -> dict:
-        return {}  # validation perplexity is what the kept model is compared on
+        """The untuned model's test perplexity, to set beside the tuned model's."""
+        return {"test": dataset_perplexity(model, inputs.tokenized["test"], inputs.collator,
+                                           inputs.config.eval_batch_size)}
 
     def extra_line(self, metrics: dict) -> str:
         return ""
@@ -146,12 +148,15 @@ class GenerationTask(CausalLMTask):
         prompts = [ids[:length] for ids, length in zip(test["input_ids"], test["prompt_length"])]
         with evaluation_autocast(model, inputs.config):
             return generate_greedy(model, inputs.tokenizer, prompts, inputs.config.max_new_tokens,
-                                   inputs.config.eval_batch_size, model_device(model), description)
+                                   inputs.config.eval_batch_size, model_device(model), description,
+                                   report=lambda done, total: inputs.say(f"{description}: {done:,} of {total:,} "
+                                                                         "test examples"))
 
     def untuned_test(self, model, inputs) -> dict:
-        """ROUGE of the untuned model's generations on the same test examples."""
-        return {"test": rouge_metrics(self.generations(model, inputs, "Generating (untuned)"),
-                                      inputs.tokenized["test"]["reference"])}
+        """Perplexity and ROUGE of the untuned model's generations on the same test examples."""
+        test = super().untuned_test(model, inputs)["test"]
+        return {"test": {**test, **rouge_metrics(self.generations(model, inputs, "Generating (untuned)"),
+                                                 inputs.tokenized["test"]["reference"])}}
 
     def extra_line(self, metrics: dict) -> str:
         return (f", ROUGE-1/2/L {100 * metrics['rouge1']:.2f} / {100 * metrics['rouge2']:.2f} / "

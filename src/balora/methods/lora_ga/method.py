@@ -15,7 +15,8 @@ from torch import nn
 
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.examples import device_batches, seeded_order
-from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
+from balora.methods.lora.budget_rank import budgeted_rank
+from balora.methods.lora.config import LoraOptions, RsLoraOptions
 from balora.methods.lora.conversion import InitialAdapter
 from balora.methods.lora.model import lora_config, peft_task_type, resolve_targets, target_summary
 from balora.methods.lora_ga.config import LoraGaOptions
@@ -31,8 +32,8 @@ def gradient_batches(ctx: MethodContext, wanted: int, device: torch.device):
 
 def prepare_lora_ga(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, options = ctx.option(LoraOptions), ctx.option(LoraGaOptions)
-    rank = ctx.option(LoraRankOptions).lora_r
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
+    rank = budgeted_rank(ctx, shapes)
     config = lora_config(list(shapes), ctx.head_modules, rank, lora.lora_alpha, lora.lora_dropout,
                          use_rslora=ctx.option(RsLoraOptions).use_rslora, task_type=peft_task_type(model),
                          init_lora_weights="lora_ga",

@@ -9,7 +9,8 @@ from __future__ import annotations
 from torch import nn
 
 from balora.methods.base import MethodContext, PreparedModel
-from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
+from balora.methods.lora.budget_rank import budgeted_rank
+from balora.methods.lora.config import LoraOptions, RsLoraOptions
 from balora.methods.lora.conversion import InitialAdapter
 from balora.methods.lora.model import resolve_targets, target_summary, wrap_with_lora
 from balora.methods.pissa.config import PissaOptions
@@ -17,8 +18,8 @@ from balora.methods.pissa.config import PissaOptions
 
 def prepare_pissa(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     lora, options = ctx.option(LoraOptions), ctx.option(PissaOptions)
-    rank = ctx.option(LoraRankOptions).lora_r
     shapes = resolve_targets(model, lora.lora_target_modules, ctx.head_modules)
+    rank = budgeted_rank(ctx, shapes)
     # Counting needs only the shapes; a dry run's base shares its weights with other counts, so
     # it must not be decomposed.
     init = True if ctx.dry_run else options.init_lora_weights
