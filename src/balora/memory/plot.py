@@ -13,7 +13,7 @@ GB = 10**9
 
 def require_plot_libraries() -> None:
     """One line naming the missing libraries, before anything is measured."""
-    _pyplot()
+    pyplot()
 
 
 def memory_plot(searches: list[tuple[str, BatchSearch]], limit_bytes: int, title: str, measure: str,
