@@ -18,8 +18,9 @@ from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
 from balora.methods import METHODS, all_option_classes, build_options, learning_rate_of
 from balora.study.budgets import ParameterCounter, budget_settings, resolve_budget
-from balora.study.data_check import COLUMN_SETTINGS, DataChecker
+from balora.study.data_check import DataChecker
 from balora.study.group_context import GroupSpot, PlanContext
+from balora.study.locate import checked_data, where_dataset, where_set
 from balora.study.names import check_names, check_groups, check_swept_types
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
@@ -118,8 +119,10 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
     doc = study.source
     check_names(study, options)
     _check_settings(doc, ("defaults",), study.defaults)
-    for dataset in study.dataset_sources:
-        _check_settings(doc, ("datasets", dataset), study.settings_of(dataset))
+    for dataset, source in study.dataset_sources.items():
+        own = study.settings_of(dataset)
+        _check_settings(doc, ("datasets", dataset), own)  # typed in place: "2e-3" becomes a number
+        source.update(own)
     known_datasets = {*study.datasets, *(d for p in study.phases.values() for d in p.get("datasets") or ()),
                       *(options.datasets or ()), *dataset_names()}
     for dataset, settings in study.dataset_defaults.items():
@@ -144,7 +147,7 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
             phase.get("train_samples") or [None])
         for dataset in datasets:
             if study.kind_of(dataset) not in dataset_names():
-                raise doc.error(_where_dataset(doc, phase_keys, phase, dataset), f"unknown dataset "
+                raise doc.error(where_dataset(doc, phase_keys, phase, dataset), f"unknown dataset "
                                 f"{study.kind_of(dataset)!r}; valid datasets: {', '.join(dataset_names())}")
             for b, budget_value in enumerate(budgets):
                 budget_keys = phase_keys + ("budgets", b)
@@ -221,7 +224,7 @@ def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
                 "dataset": study.kind_of(dataset)}
     if shots is not None:
         settings["train_samples"] = shots
-    num_labels = _checked_data(context, spot, settings).num_labels
+    num_labels = checked_data(context, spot, settings).num_labels
     budget, budget_value = None, spot.budget_value
     if budget_value is not None:
         reference = {**study_wide, **options.overrides}  # what "LoRA at rank r" means here
@@ -253,25 +256,6 @@ def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
                  entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text)
 
 
-def _checked_data(context: PlanContext, spot: GroupSpot, settings: dict):
-    """The group's data, read with the settings that will reach it; a mistake names the line that set it."""
-    doc = context.doc
-    try:
-        return context.data.check(spot.dataset, settings)
-    except ConfigError as err:
-        raise doc.error(_where_set(doc, context.study, spot.phase, spot.dataset, spot.entry_keys, err.field),
-                        str(err)) from None
-    except UserError as err:
-        phase = context.study.phases[spot.phase]
-        # the line of the setting or column the message names, else of the file, else of the dataset
-        named = [n for n in settings if f"--{n} " in str(err) or n in COLUMN_SETTINGS and repr(settings[n]) in str(err)]
-        named.append("train_file")
-        where = next((_where_set(doc, context.study, spot.phase, spot.dataset, spot.entry_keys, name)
-                      for name in named if name in settings),
-                     _where_dataset(doc, ("phases", spot.phase), phase, spot.dataset))
-        raise doc.error(where, f"dataset {spot.dataset}: {err}") from None
-
-
 def _check_settings(doc, keys: tuple, settings: dict) -> None:
     """Names and value types, at the line that holds each; numbers written as text become numbers."""
     for name in list(settings):
@@ -299,12 +283,6 @@ def _check_selection(doc, chosen, known, what: str) -> None:
         raise UserError(f"{doc.path}: no {what} named {unknown[0]!r} (known: {', '.join(known)})")
 
 
-def _where_dataset(doc, phase_keys, phase, dataset=None) -> tuple:
-    if ("datasets", dataset) in doc.lines:  # the mapping form names it on a line of its own
-        return ("datasets", dataset)
-    return phase_keys + ("datasets",) if "datasets" in phase else ("datasets",)
-
-
 def _validate(doc, study, phase_name, dataset, entry_keys, settings, grid) -> None:
     train_kwargs, method_kwargs = split_settings(settings)
     try:
@@ -312,19 +290,6 @@ def _validate(doc, study, phase_name, dataset, entry_keys, settings, grid) -> No
             TrainConfig(experiment_name="study-check", learning_rate=lr, **train_kwargs)
         build_options(**method_kwargs)
     except ConfigError as err:
-        raise doc.error(_where_set(doc, study, phase_name, dataset, entry_keys, err.field), str(err)) from None
+        raise doc.error(where_set(doc, study, phase_name, dataset, entry_keys, err.field), str(err)) from None
     except (UserError, TypeError) as err:
         raise doc.error(entry_keys, str(err)) from None
-
-
-def _where_set(doc, study, phase_name, dataset, entry_keys, name) -> tuple:
-    if name == "learning_rate":
-        name = "learning_rates"
-    method = study.phases[phase_name]["methods"][entry_keys[-1]].get("peft_method", entry_keys[-1])
-    if name == "learning_rates" and ("learning_rates", method) in doc.lines:
-        return ("learning_rates", method)
-    for keys in (entry_keys + ("sweep",), entry_keys, ("phases", phase_name, "settings"),
-                 ("dataset_defaults", dataset), ("datasets", dataset), ("defaults",)):
-        if keys + (name,) in doc.lines:
-            return keys + (name,)
-    return entry_keys
