@@ -19,7 +19,7 @@ def test_results_layout_and_contents(tmp_path, tiny_data_dir, tiny_model_dir):
     assert not (folder / "checkpoints").exists()  # only kept while unfinished
     assert json.loads((folder / "status.json").read_text())["status"] == "completed"
     final = json.loads((folder / "results_final.json").read_text())
-    assert final == json.loads(json.dumps(results, default=str))
+    assert final == json.loads(json.dumps(results.as_dict(), default=str))
     assert set(final["parameters"]) == {"adapter", "head", "trainable", "total", "peak_adapter"}
     assert final["parameters"]["peak_adapter"] == final["parameters"]["adapter"]  # LoRA holds what it keeps
     # LoRA r=8 on query and value of 2 layers of hidden 32: 4 matrices * 8 * (32 + 32)
