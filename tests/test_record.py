@@ -60,12 +60,17 @@ def test_a_file_of_another_shape_is_one_line_naming_it_and_the_fields(tmp_path):
 
 def test_a_section_of_another_shape_is_one_line_naming_the_section(tmp_path):
     old = json.loads((FIXTURES / OLD_FILES[0]).read_text())
-    old["parameters"] = {"adapter": 1, "head": 2, "trainable": 3, "total": 4, "budget": 5}
+    old["parameters"] = {"adapter": 1, "head": 2, "trainable": 3, "budget": 5}
     path = tmp_path / "results_final.json"
     path.write_text(json.dumps(old))
     with pytest.raises(UserError, match=r"results_final.json: parameters: not a section of this balora's results; "
-                                        r"missing peak_adapter; unknown budget"):
+                                        r"missing total; unknown budget"):
         read_results_record(path)
+
+
+def test_counts_written_before_the_peak_was_recorded_read_with_the_peak_at_the_adapter():
+    counts = {"adapter": 10, "head": 2, "trainable": 12, "total": 100}
+    assert ParameterCounts.from_dict(counts, "old").peak_adapter == 10
 
 
 def test_the_record_names_what_readers_rely_on():

@@ -68,6 +68,14 @@ class ParameterCounts:
     def as_dict(self) -> dict[str, int]:
         return section_as_dict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict, source: str) -> ParameterCounts:
+        # files of the first days (before AdaLoRA and plateau_lora) had no peak: it was the adapter
+        if isinstance(data, dict) and "peak_adapter" not in data and "adapter" in data:
+            data = {**data, "peak_adapter": data["adapter"]}
+        check_keys(cls, data, source)
+        return cls(**data)
+
     def with_adapter(self, adapter: int, peak_adapter: int) -> ParameterCounts:
         """The same model keeping ``adapter`` adapter parameters after holding ``peak_adapter``."""
         change = adapter - self.adapter
