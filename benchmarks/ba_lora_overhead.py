@@ -32,7 +32,7 @@ SST2_TRAIN_AFTER_CARVING = 60_614  # 67,349 minus the 10% carved for test
 PROTOCOL_EPOCHS = 3
 
 
-def run(method: str, results_dir: str, args, **method_settings) -> dict:
+def run(method: str, results_dir: str, args, **method_settings) -> ResultsRecord:
     config = TrainConfig(
         experiment_name=f"bench_{method}", dataset="sst2", data_dir=args.data_dir, peft_method=method,
         train_samples=args.train_samples or None, epochs=args.epochs, batch_size=32, learning_rate=2e-3,
@@ -96,20 +96,20 @@ def main() -> int:
                  ba_lora_use_warmstart=True, param_budget=75_000)
 
     step_per_example = train_step_seconds_per_example(args)
-    lora, ba = ResultsRecord.from_dict(lora), ResultsRecord.from_dict(ba)
     lt, bt = lora.timing, ba.timing
-    phases = bt["importance_seconds"] + bt["allocation_seconds"] + bt.get("warmstart_seconds", 0.0)
-    examples_trained = lora.data["sizes"]["train"] * args.epochs
-    importance_per_example = bt["importance_seconds"] / min(args.gradient_samples, ba.data["sizes"]["train"])
+    phases = bt.phase("importance_seconds") + bt.phase("allocation_seconds") + bt.phases.get("warmstart_seconds", 0.0)
+    examples_trained = lora.data.sizes.train * args.epochs
+    importance_per_example = bt.phase("importance_seconds") / min(args.gradient_samples, ba.data.sizes.train)
     protocol_train = step_per_example * SST2_TRAIN_AFTER_CARVING * PROTOCOL_EPOCHS
     figures = {
         "examples_trained": examples_trained,
         "train_step_seconds_per_example": step_per_example,
         "importance_seconds_per_example": importance_per_example,
-        "lora_train_seconds": lt["train_seconds"],
-        "ba_lora_phase_seconds": {k: bt.get(k) for k in ("importance_seconds", "allocation_seconds",
-                                                           "warmstart_seconds", "train_seconds")},
-        "wall_ratio_ba_lora_over_lora": (phases + bt["train_seconds"]) / lt["train_seconds"],
+        "lora_train_seconds": lt.train_seconds,
+        "ba_lora_phase_seconds": {**{k: bt.phases.get(k) for k in ("importance_seconds", "allocation_seconds",
+                                                                     "warmstart_seconds")},
+                                  "train_seconds": bt.train_seconds},
+        "wall_ratio_ba_lora_over_lora": (phases + bt.train_seconds) / lt.train_seconds,
         "importance_over_train_step_per_example": importance_per_example / step_per_example,
         "projected_protocol_overhead": phases / protocol_train,
     }

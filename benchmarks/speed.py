@@ -107,14 +107,14 @@ def balora_figures(results_dir: Path) -> dict:
     from balora.record import read_results_record  # the hand-written script's process imports nothing of balora
 
     results = read_results_record(results_dir / "results_final.json")
-    timing, sizes = results.timing, results.data["sizes"]
+    timing, sizes = results.timing, results.data.sizes
     evals = [json.loads(line) for line in (results_dir / "metrics.jsonl").read_text().splitlines()]
     eval_runtimes = [e["runtime"] for e in evals if e.get("type") == "eval" and "runtime" in e]
     return {"validation_accuracy": results.validation("accuracy"),
-            "train_examples_per_s": sizes["train"] * results.config["epochs"]
-            / (timing["train_seconds"] - sum(eval_runtimes)),  # the training clock includes validation
-            "test_examples_per_s": sizes["test"] / timing["eval_seconds"],
-            "validation_examples_per_s": sizes["validation"] / statistics.median(eval_runtimes)}
+            "train_examples_per_s": sizes.train * results.config["epochs"]
+            / (timing.train_seconds - sum(eval_runtimes)),  # the training clock includes validation
+            "test_examples_per_s": sizes.test / timing.eval_seconds,
+            "validation_examples_per_s": sizes.validation / statistics.median(eval_runtimes)}
 
 
 def timed(command: list[str], env: dict) -> float:

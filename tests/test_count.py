@@ -31,12 +31,12 @@ def test_count_agrees_with_the_trained_model(tmp_path, tiny_data_dir, tiny_model
     trained = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method, epochs=1,
                         method_settings=settings)
     if method == "plateau_lora":  # counted: where it starts and the most it may grow to
-        assert counted.parameters.adapter == trained["parameters"]["adapter"]
-        assert counted.parameters.peak_adapter == trained["method_summary"]["max_adapter_parameters"]
+        assert counted.parameters.adapter == trained.parameters.adapter
+        assert counted.parameters.peak_adapter == trained.method_summary["max_adapter_parameters"]
     else:
-        assert counted.parameters.as_dict() == trained["parameters"]
+        assert counted.parameters.as_dict() == trained.parameters.as_dict()
     if method in ("lora", "layerwise", "adalora"):
-        assert counted.rank_pattern == trained["method_summary"]["rank_pattern"]
+        assert counted.rank_pattern == trained.method_summary["rank_pattern"]
 
 
 def test_count_command_prints_counts_and_ranks(tiny_model_dir, capsys):

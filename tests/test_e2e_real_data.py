@@ -15,17 +15,17 @@ def test_lora_on_cola_reports_matthews_correlation(tmp_path):
     data_dir = shared_data_or_skip("cola")
     results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="cola", train_samples=48, epochs=1,
                         batch_size=16, learning_rate=2e-3, max_length=64)
-    assert results["headline_metric"] == "matthews_correlation"
-    assert results["data"]["sizes"] == {"train": 96, "validation": 1043, "test": 855}
+    assert results.headline_metric == "matthews_correlation"
+    assert results.data.sizes.as_dict() == {"train": 96, "validation": 1043, "test": 855}
     # The reported MCC is the one of the saved predictions (not merely a number in [-1, 1]).
     import pandas as pd
     from sklearn.metrics import matthews_corrcoef
 
     saved = pd.read_csv(tmp_path / "tiny" / "test_predictions.csv")
     assert len(saved) == 855
-    assert results["metrics"]["test"]["matthews_correlation"] == pytest.approx(
+    assert results.metrics["test"]["matthews_correlation"] == pytest.approx(
         matthews_corrcoef(saved["label"], saved["prediction"]))
-    assert results["parameters"]["adapter"] == 6 * 2 * 8 * (384 + 384)
+    assert results.parameters.adapter == 6 * 2 * 8 * (384 + 384)
     log = (tmp_path / "tiny" / "training_log.txt").read_text()
     assert "Matthews Correlation:" in log
 
@@ -37,7 +37,7 @@ def test_lora_learns_sst2(tmp_path):
     results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="sst2", train_samples=200, epochs=3,
                         batch_size=16, learning_rate=2e-3, max_length=64, eval_batch_size=128,
                         max_test_samples=500)
-    assert results["metrics"]["validation"]["accuracy"] > 0.70
+    assert results.metrics["validation"]["accuracy"] > 0.70
     saved = json.loads((tmp_path / "tiny" / "results_final.json").read_text())
     assert saved["data"]["split_origin"]["test"].startswith("carved from train")
 
@@ -52,9 +52,12 @@ def test_baselines_run_on_sst2_and_reload_with_plain_peft(tmp_path, method, sett
     results = run_train(tmp_path, data_dir, "all-MiniLM-L6-v2", dataset="sst2", peft_method=method,
                         train_samples=32, epochs=2, batch_size=16, learning_rate=2e-3, max_test_samples=200,
                         method_settings=settings)
-    assert results["status"] == "completed"
+    # status.json is what says the run finished (results.status is written as "completed" by
+    # construction); and it trained all of its steps: 64 examples, batches of 16, 2 epochs
+    status = json.loads((tmp_path / "tiny" / "status.json").read_text())
+    assert status["status"] == "completed" and results.timing.optimizer_steps == 2 * 64 // 16
     if method != "plateau_lora":
-        assert abs(results["parameters"]["adapter"] - 73_728) <= 96  # AdaLoRA: E adds one value per rank
+        assert abs(results.parameters.adapter - 73_728) <= 96  # AdaLoRA: E adds one value per rank
     reload_with_plain_peft(tmp_path / "tiny", data_dir, "all-MiniLM-L6-v2", max_test_samples=200)
 
 

@@ -19,7 +19,7 @@ def test_results_layout_and_contents(tmp_path, tiny_data_dir, tiny_model_dir):
     assert not (folder / "checkpoints").exists()  # only kept while unfinished
     assert json.loads((folder / "status.json").read_text())["status"] == "completed"
     final = json.loads((folder / "results_final.json").read_text())
-    assert final == json.loads(json.dumps(results, default=str))
+    assert final == json.loads(json.dumps(results.as_dict(), default=str))
     assert set(final["parameters"]) == {"adapter", "head", "trainable", "total", "peak_adapter"}
     assert final["parameters"]["peak_adapter"] == final["parameters"]["adapter"]  # LoRA holds what it keeps
     # LoRA r=8 on query and value of 2 layers of hidden 32: 4 matrices * 8 * (32 + 32)
@@ -70,13 +70,13 @@ def test_interrupted_experiment_resumes_from_its_checkpoint(tmp_path, tiny_data_
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=3, resume=True)
     evals = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in evals if r["type"] == "eval"] == [1.0, 2.0, 3.0]  # epoch 1 not redone
-    assert results["timing"]["optimizer_steps"] == 3 * 9  # 72 examples / batch 8, per epoch
+    assert results.timing.optimizer_steps == 3 * 9  # 72 examples / batch 8, per epoch
     assert "--- resuming" in (folder / "training_log.txt").read_text()
     # the first epoch's training time, spent before the interrupt, is counted too
-    assert results["timing"]["train_seconds"] > before["seconds"] > 0
+    assert results.timing.train_seconds > before["seconds"] > 0
     # and so is the whole run's: the first process's time up to its checkpoint, then this one's
-    timing = results["timing"]
-    assert timing["total_seconds"] > before["total_seconds"] + (timing["train_seconds"] - before["seconds"])
+    timing = results.timing
+    assert timing.total_seconds > before["total_seconds"] + (timing.train_seconds - before["seconds"])
 
 
 @pytest.mark.parametrize("method", ["lora", "ba_lora", "adalora", "layerwise", "plateau_lora", "full"])
@@ -113,12 +113,12 @@ def test_full_and_partial_save_a_whole_model(tmp_path, tiny_data_dir, tiny_model
 
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method, epochs=1, learning_rate=1e-3,
                         method_settings=settings)
-    counts = results["parameters"]
-    assert counts["head"] == 66 and counts["adapter"] == counts["trainable"] - 66
+    counts = results.parameters
+    assert counts.head == 66 and counts.adapter == counts.trainable - 66
     if method == "full":
-        assert counts["trainable"] == counts["total"]
+        assert counts.trainable == counts.total
     else:
-        assert counts["trainable"] < counts["total"]
+        assert counts.trainable < counts.total
     reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path / "tiny" / "model_checkpoint")
     assert reloaded.config.num_labels == 2
 
@@ -128,9 +128,9 @@ def test_validation_metrics_are_those_of_the_kept_epoch(tmp_path, tiny_data_dir,
     evals = [json.loads(line) for line in (tmp_path / "tiny" / "metrics.jsonl").read_text().splitlines()]
     evals = [r for r in evals if r["type"] == "eval"]
     best = max(evals, key=lambda r: r["accuracy"])  # the first best, as the Trainer keeps it
-    assert results["best_epoch"] == best["epoch"]
-    assert results["metrics"]["validation"]["accuracy"] == best["accuracy"]
-    assert results["metrics"]["validation"]["loss"] == best["loss"]
+    assert results.best_epoch == best["epoch"]
+    assert results.metrics["validation"]["accuracy"] == best["accuracy"]
+    assert results.metrics["validation"]["loss"] == best["loss"]
 
 
 @pytest.mark.parametrize("method, settings, expected", [
@@ -143,7 +143,7 @@ def test_without_a_learning_rate_each_method_trains_at_its_own_default(tmp_path,
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method, method_settings=settings,
                         learning_rate=None, epochs=1)
     first_steps = [json.loads(line) for line in (tmp_path / "tiny" / "metrics.jsonl").read_text().splitlines()]
-    assert results["config"]["learning_rate"] == expected  # recorded resolved, so --resume and compare see it
+    assert results.config["learning_rate"] == expected  # recorded resolved, so --resume and compare see it
     assert max(r["learning_rate"] for r in first_steps if r["type"] == "train") == pytest.approx(expected)
 
 

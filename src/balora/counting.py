@@ -12,34 +12,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 
 from torch import nn
 
 from balora.errors import UserError
 from balora.modeling import linear_shape
+from balora.record_sections import ParameterCounts  # noqa: F401  (re-exported: counting returns it)
 
 # PEFT keeps a frozen copy of every module it trains a replacement for; it is not part of the model.
 _PEFT_COPY = ".original_module."
 _PEFT_PREFIX = "base_model.model."
-
-
-@dataclass(frozen=True)
-class ParameterCounts:
-    adapter: int
-    head: int
-    trainable: int
-    total: int
-    peak_adapter: int
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-    def with_adapter(self, adapter: int, peak_adapter: int) -> ParameterCounts:
-        """The same model keeping ``adapter`` adapter parameters after holding ``peak_adapter``."""
-        change = adapter - self.adapter
-        return ParameterCounts(adapter=adapter, head=self.head, trainable=self.trainable + change,
-                               total=self.total + change, peak_adapter=peak_adapter)
 
 
 def lora_parameter_count(shapes: Mapping[str, tuple[int, int]], ranks: Mapping[str, int]) -> int:

@@ -1,6 +1,11 @@
 """results_final.json as one typed record: `balora train` writes it, the study runner, `compare`,
 the benchmarks and the tests' fake runs read it, so that renaming a field breaks every reader at
-once instead of leaving one silently stale."""
+once instead of leaving one silently stale.
+
+Each section of the file is a dataclass (balora.record_sections); this module alone turns them
+to and from JSON, and the JSON keeps the shape it always had (tests/test_record.py reads a file
+written before the sections were typed).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from balora.errors import UserError
+from balora.record_sections import (DataSummary, MemorySummary, ParameterCounts, ProcessPeak, RuntimeSummary,
+                                    SplitSizes, Timing, section_from_dict)
+
+__all__ = ["DataSummary", "MemorySummary", "ParameterCounts", "ProcessPeak", "ResultsRecord", "RuntimeSummary",
+           "SplitSizes", "Timing", "read_results_record"]
+
+# The typed sections, by field name: how each is read from the file.
+_SECTIONS = {"parameters": ParameterCounts, "data": DataSummary, "timing": Timing, "peak_memory": ProcessPeak,
+             "runtime": RuntimeSummary, "memory": MemorySummary}
 
 
 @dataclass
@@ -20,24 +34,31 @@ class ResultsRecord:
     seed: int
     headline_metric: str  # the dataset's metric: accuracy, f1_macro or matthews_correlation
     metrics: dict[str, dict[str, Any]]  # "validation" (the kept checkpoint's evaluation), "test"
-    parameters: dict[str, int]  # balora.counting.ParameterCounts.as_dict()
+    parameters: ParameterCounts
     config: dict[str, Any]  # every setting the run was made with
-    status: str = "completed"
+    status: str = "completed"  # the only status a results file is written with; status.json has the others
     task: str = "classification"  # balora.tasks: classification, causal_lm or generation
     model_name_or_path: str | None = None
     best_epoch: float | None = None
     best_step: int | None = None
-    data: dict[str, Any] = field(default_factory=dict)  # source, sizes, split_origin, label_names
-    timing: dict[str, float] = field(default_factory=dict)  # setup, method phases, train, eval, total seconds
-    peak_memory: dict[str, float] = field(default_factory=dict)
-    runtime: dict[str, Any] = field(default_factory=dict)  # precision, torch threads, attention
+    data: DataSummary | None = None  # None: a file written without it
+    timing: Timing | None = None
+    peak_memory: ProcessPeak | None = None
+    runtime: RuntimeSummary | None = None
     method_summary: dict[str, Any] = field(default_factory=dict)  # what the method records of itself
     versions: dict[str, str] = field(default_factory=dict)
     git_commit: str | None = None
-    memory: dict[str, Any] | None = None  # balora.memory.accounting.memory_summary
+    memory: MemorySummary | None = None  # None: the run saved nothing (another process of a torchrun)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The JSON object of results_final.json, keys in the order they were always written."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECTIONS:
+                value = value.as_dict() if value is not None else (None if f.name == "memory" else {})
+            out[f.name] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "results") -> ResultsRecord:
@@ -51,7 +72,9 @@ class ResultsRecord:
             raise UserError(f"{source}: not a results record of this balora"
                             + (f"; missing {', '.join(missing)}" if missing else "")
                             + (f"; unknown {', '.join(unknown)}" if unknown else ""))
-        return cls(**data)
+        typed = {name: section_from_dict(_SECTIONS[name], value, f"{source}: {name}")
+                 for name, value in data.items() if name in _SECTIONS}
+        return cls(**{**data, **typed})
 
     def validation(self, metric: str | None = None) -> float:
         """The kept checkpoint's validation score (default: the headline metric)."""

@@ -31,7 +31,7 @@ from balora.packaged_models import packaged_default
 from balora.preparation import check_rank_limits, prepare_loaded, quantization_of, resolve_method
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
-from balora.record import ResultsRecord
+from balora.record import DataSummary, ResultsRecord, RuntimeSummary, SplitSizes, Timing
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.tasks import task_for
 from balora.tasks.base import EvaluationInputs
@@ -98,7 +98,7 @@ def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None,
     return {key.removeprefix("eval_"): value for key, value in best.items()}
 
 
-def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> dict:
+def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> ResultsRecord:
     """Fine-tune one model on one dataset with one method and write its experiment folder."""
     console = console or Console()
     started = time.perf_counter()
@@ -207,7 +207,7 @@ def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
 
 
 def run_and_record(config: TrainConfig, method, options, settings, inputs: Inputs, experiment: ExperimentDir,
-                   mode: str, say, setup_seconds: float, started: float) -> dict:
+                   mode: str, say, setup_seconds: float, started: float) -> ResultsRecord:
     data, tokenized, loaded, task = inputs.data, inputs.tokenized, inputs.loaded, inputs.task
     spec = data.spec
     evaluation = task.trainer_evaluation(spec)
@@ -237,10 +237,10 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     trainer = build_trainer(prepared.model, config, experiment.checkpoints, {**tokenized, "validation": validation},
                             inputs.collator, inputs.tokenizer, evaluation,
                             [loss_watch, report, clock, MethodState(prepared.resume_state), *prepared.callbacks])
-    runtime = {"precision": resolve_precision(config.precision), "torch_threads": match_threads_to_cores(),
-               "attention": getattr(loaded.model.config, "_attn_implementation", None)}
-    say(f"Precision {runtime['precision']} (--precision {config.precision}), "
-        f"{plural(runtime['torch_threads'], 'torch thread')}, {runtime['attention']} attention")
+    runtime = RuntimeSummary(precision=resolve_precision(config.precision), torch_threads=match_threads_to_cores(),
+                             attention=getattr(loaded.model.config, "_attn_implementation", None))
+    say(f"Precision {runtime.precision} (--precision {config.precision}), "
+        f"{plural(runtime.torch_threads, 'torch thread')}, {runtime.attention} attention")
 
     # --- Train; the best epoch by validation metric is restored at the end.
     peak = PeakMemory.start(training_device())
@@ -275,12 +275,12 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         metrics={"validation": val_metrics, "test": test_metrics, **({"untuned": untuned} if untuned else {})},
         best_epoch=best["epoch"],
         best_step=best["step"],
-        parameters=counts.as_dict(),
-        data={"source": data.source, "sizes": {name: len(split) for name, split in tokenized.items()},
-              "split_origin": data.split_origin, "label_names": list(spec.label_names)},
-        timing={"setup_seconds": setup_seconds, **prepared.phase_seconds, "train_seconds": train_seconds,
-                "eval_seconds": eval_seconds, "total_seconds": clock.total_seconds(),
-                "optimizer_steps": trainer.state.global_step},
+        parameters=counts,
+        data=DataSummary(source=data.source, sizes=SplitSizes(**{name: len(split) for name, split in tokenized.items()}),
+                         split_origin=data.split_origin, label_names=list(spec.label_names)),
+        timing=Timing(setup_seconds=setup_seconds, phases=dict(prepared.phase_seconds), train_seconds=train_seconds,
+                      eval_seconds=eval_seconds, total_seconds=clock.total_seconds(),
+                      optimizer_steps=trainer.state.global_step),
         peak_memory=peak_memory_mb(),
         runtime=runtime,
         method_summary={**prepared.summary, **trained.summary},
@@ -305,4 +305,4 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
         experiment.set_status("completed")
     say(f"Results: {experiment.path}")
-    return record.as_dict()
+    return record

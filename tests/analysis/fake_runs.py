@@ -5,7 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from balora.record import ResultsRecord
+from balora.record import DataSummary, ParameterCounts, ResultsRecord, SplitSizes, Timing
+
+
+def counts(adapter: int, head: int, base: int) -> ParameterCounts:
+    return ParameterCounts(adapter=adapter, head=head, trainable=adapter + head, total=base + adapter + head,
+                           peak_adapter=adapter)
+
+
+def data(label_names: list[str]) -> DataSummary:
+    return DataSummary(source="local:fake", sizes=SplitSizes(train=1000, validation=100, test=100),
+                       split_origin={}, label_names=label_names)
+
+
+def timing(seconds: float) -> Timing:
+    return Timing(setup_seconds=1.0, train_seconds=seconds - 2.0, eval_seconds=1.0, total_seconds=seconds)
 
 
 def fake_run(results_dir: Path, name: str, method: str = "lora", seed: int = 42, accuracy: float = 0.8,
@@ -23,10 +37,9 @@ def fake_run(results_dir: Path, name: str, method: str = "lora", seed: int = 42,
         metrics={"validation": {**metrics, "loss": 0.5},
                  "test": {**metrics, "confusion_matrix": [[correct // 2, 50 - correct // 2],
                                                           [50 - (correct - correct // 2), correct - correct // 2]]}},
-        parameters={"adapter": adapter, "head": 770, "trainable": adapter + 770, "total": 22_000_000 + adapter,
-                    "peak_adapter": adapter},
-        data={"label_names": ["negative", "positive"]},
-        timing={"total_seconds": seconds},
+        parameters=counts(adapter, 770, 22_000_000 - 770),
+        data=data(["negative", "positive"]),
+        timing=timing(seconds),
         config=settings,
     ).as_dict()
     (path / "results_final.json").write_text(json.dumps(results))
@@ -49,14 +62,12 @@ def fake_language_run(results_dir: Path, name: str, method: str = "lora", seed: 
     test = {"perplexity": perplexity, "token_nll": 2.0, "tokens": 1000}
     if rouge is not None:
         test |= {"rouge1": rouge, "rouge2": rouge / 2, "rougeL": rouge * 0.9}
-    results = {
-        "experiment_name": name, "status": "completed", "method": method, "dataset": dataset, "seed": seed,
-        "task": "generation" if rouge is not None else "causal_lm", "headline_metric": "perplexity",
-        "metrics": {"validation": {"perplexity": perplexity + 0.5, "token_nll": 2.1, "loss": 2.1}, "test": test},
-        "parameters": {"adapter": adapter, "head": 0, "trainable": adapter, "total": 135_000_000 + adapter,
-                       "peak_adapter": adapter},
-        "data": {"label_names": []}, "timing": {"total_seconds": 100.0}, "config": settings,
-    }
+    results = ResultsRecord(
+        experiment_name=name, status="completed", method=method, dataset=dataset, seed=seed,
+        task="generation" if rouge is not None else "causal_lm", headline_metric="perplexity",
+        metrics={"validation": {"perplexity": perplexity + 0.5, "token_nll": 2.1, "loss": 2.1}, "test": test},
+        parameters=counts(adapter, 0, 135_000_000), data=data([]), timing=timing(100.0), config=settings,
+    ).as_dict()
     (path / "results_final.json").write_text(json.dumps(results))
     (path / "config.json").write_text(json.dumps(settings))
     records = [{"type": "train", "step": s, "epoch": s / 10, "loss": 2.5 - 0.02 * s} for s in range(1, 11)]

@@ -38,7 +38,7 @@ def test_memory_summary_and_line():
     memory = memory_summary(50 * 2**20, ("adapter_model.safetensors", 2**20), 1234,
                             {"measure": "cpu_anonymous_resident_peak_above_start", "peak_bytes": 300 * 2**20,
                              "process_bytes_at_start": 0}, {"quantization": "nf4"})
-    assert memory["adapter_bytes"] == 2**20 and memory["quantization"] == "nf4"
+    assert memory.adapter_bytes == 2**20 and memory.quantization == "nf4"
     assert memory_line(memory) == ("Memory: base 50.0 MB as loaded (nf4); adapter_model.safetensors 1.00 MB; "
                                    "training peak 300 MB (resident above the start)")
 

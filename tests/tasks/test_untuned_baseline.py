@@ -11,11 +11,11 @@ from helpers import run_train
 def test_a_causal_lm_run_scores_the_untuned_model_on_test_too(tmp_path, pairs_data_dir, tiny_chat_decoder_dir):
     results = run_train(tmp_path, pairs_data_dir, tiny_chat_decoder_dir, dataset="alpaca", train_samples=24,
                         max_length=48, epochs=1)
-    untuned = results["metrics"]["untuned"]
+    untuned = results.metrics["untuned"]
     assert math.isfinite(untuned["test"]["perplexity"]) and math.isfinite(untuned["validation"]["perplexity"])
     off = run_train(tmp_path / "off", pairs_data_dir, tiny_chat_decoder_dir, dataset="alpaca", train_samples=24,
                     max_length=48, epochs=1, untuned_baseline=False)
-    assert "untuned" not in off["metrics"]
+    assert "untuned" not in off.metrics
 
 
 def test_no_untuned_baseline_turns_the_switch_off(monkeypatch):

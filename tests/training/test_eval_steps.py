@@ -29,9 +29,9 @@ def test_the_best_step_is_kept_and_reported(tmp_path, tiny_data_dir, tiny_model_
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=2, eval_steps=3, learning_rate=1e-2)
     evals = evaluations(tmp_path / "tiny")
     best = max(evals, key=lambda r: r["accuracy"])  # the first best, as the Trainer keeps it
-    assert results["best_step"] == best["step"] and results["best_epoch"] == best["epoch"]
-    assert results["metrics"]["validation"]["accuracy"] == best["accuracy"]
-    assert results["metrics"]["validation"]["loss"] == best["loss"]
+    assert results.best_step == best["step"] and results.best_epoch == best["epoch"]
+    assert results.metrics["validation"]["accuracy"] == best["accuracy"]
+    assert results.metrics["validation"]["loss"] == best["loss"]
 
 
 def test_interrupted_between_evaluations_resumes_from_the_latest_step_checkpoint(tmp_path, tiny_data_dir,
@@ -43,6 +43,6 @@ def test_interrupted_between_evaluations_resumes_from_the_latest_step_checkpoint
     evals = evaluations(tmp_path / "resumed" / "tiny")
     assert [r["step"] for r in evals] == [4, 8, 12, 16, 18]  # 4 and 8 not redone, none missing
     assert "--- resuming" in (tmp_path / "resumed" / "tiny" / "training_log.txt").read_text()
-    assert resumed["timing"]["optimizer_steps"] == 18
+    assert resumed.timing.optimizer_steps == 18
     assert [r["accuracy"] for r in evals] == [r["accuracy"] for r in evaluations(tmp_path / "straight" / "tiny")]
-    assert resumed["best_step"] == straight["best_step"]
+    assert resumed.best_step == straight.best_step

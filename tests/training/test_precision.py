@@ -36,7 +36,7 @@ def test_unknown_precision_names_the_field():
 
 def test_bf16_run_records_the_requested_and_the_resolved_precision(tmp_path, tiny_data_dir, tiny_model_dir):
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, precision="bf16")
-    assert results["runtime"]["precision"] == "bf16" and results["runtime"]["torch_threads"] >= 1
+    assert results.runtime.precision == "bf16" and results.runtime.torch_threads >= 1
     assert json.loads((tmp_path / "tiny" / "config.json").read_text())["precision"] == "bf16"
 
 

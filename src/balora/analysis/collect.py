@@ -65,7 +65,7 @@ def load_run(results_dir: str | Path, name: str) -> Run:
 
 
 def budget_of(run: Run) -> int:
-    return run.config.get("param_budget") or run.results.parameters["adapter"]
+    return run.config.get("param_budget") or run.results.parameters.adapter
 
 
 def configuration_key(run: Run) -> tuple:

@@ -71,5 +71,5 @@ def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[P
     if classifiers:  # language models have no classes to confuse
         written.append(plots.confusion_matrices(
             [(_title(g), summed_confusion(g),
-              g.first.results.data["label_names"]) for g in classifiers], output_dir / "confusion_matrices.png"))
+              g.first.results.data.label_names) for g in classifiers], output_dir / "confusion_matrices.png"))
     return written

@@ -50,10 +50,10 @@ def lora_reference(group: RunGroup, groups: list[RunGroup]) -> RunGroup | None:
     if group.method == REFERENCE_METHOD or not group.budget:
         return None
     candidates = [g for g in groups if g.method == REFERENCE_METHOD and _same_setting(group, g)
-                  and abs(g.runs[0].results.parameters["adapter"] - group.budget) <= SAME_BUDGET_TOLERANCE * group.budget]
+                  and abs(g.runs[0].results.parameters.adapter - group.budget) <= SAME_BUDGET_TOLERANCE * group.budget]
     if not candidates:
         return None
-    return min(candidates, key=lambda g: (abs(g.runs[0].results.parameters["adapter"] - group.budget),
+    return min(candidates, key=lambda g: (abs(g.runs[0].results.parameters.adapter - group.budget),
                                           g.phase != group.phase))
 
 
@@ -62,14 +62,17 @@ def test_metric(run, name: str) -> float:
 
 
 def memory_columns(group: RunGroup) -> dict:
-    """Base as loaded and adapter as saved (the first run's: equal over seeds), mean training peak; in MB."""
+    """Base as loaded and adapter as saved (the first run's: equal over seeds), mean training peak and mean
+    whole-process peak (what a machine must hold); in MB."""
     memories = [r.results.memory for r in group.runs]
-    first = memories[0] or {}
-    peaks = [m["peak_training_bytes"] for m in memories if m]
-    return {"quantization": first.get("quantization"),
-            "base_model_mb": first["base_model_bytes"] / 2**20 if first else None,
-            "adapter_mb": first["adapter_bytes"] / 2**20 if first.get("adapter_bytes") else None,
-            "peak_training_mb": statistics.mean(peaks) / 2**20 if peaks else None}
+    process_peaks = [r.results.peak_memory.peak_mb for r in group.runs if r.results.peak_memory]
+    first = memories[0]
+    peaks = [m.peak_training_bytes for m in memories if m]
+    return {"quantization": first.quantization if first else None,
+            "base_model_mb": first.base_model_bytes / 2**20 if first else None,
+            "adapter_mb": first.adapter_bytes / 2**20 if first and first.adapter_bytes else None,
+            "peak_training_mb": statistics.mean(peaks) / 2**20 if peaks else None,
+            "process_peak_mb": statistics.mean(process_peaks) if process_peaks else None}
 
 
 def _megabytes(value, digits: int) -> str:
@@ -94,16 +97,16 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
         headline = group.first.results.headline_metric
         params = group.first.results.parameters
         row = {"phase": group.phase, "dataset": group.dataset, "method": group.label, "peft_method": group.method,
-               "train_samples": group.train_samples, "budget": group.budget, "adapter_params": params["adapter"],
-               "peak_adapter_params": params.get("peak_adapter", params["adapter"]),
-               "trainable_params": params["trainable"], "n": len(group.runs),
+               "train_samples": group.train_samples, "budget": group.budget, "adapter_params": params.adapter,
+               "peak_adapter_params": params.peak_adapter,
+               "trainable_params": params.trainable, "n": len(group.runs),
                "seeds": " ".join(str(r.seed) for r in sorted(group.runs, key=lambda r: r.seed)),
                "learning_rate": group.first.config["learning_rate"], "headline_metric": headline}
         for name in table_metrics_of(group.first.results.metrics["test"]):
             row[f"test_{name}_mean"], row[f"test_{name}_std"] = mean_and_std([test_metric(r, name) for r in group.runs])
         row["validation_headline_mean"], row["validation_headline_std"] = mean_and_std(
             [r.results.validation(headline) for r in group.runs])
-        row["wall_seconds_mean"] = statistics.mean(r.results.timing["total_seconds"] for r in group.runs)
+        row["wall_seconds_mean"] = statistics.mean(r.results.timing.total_seconds for r in group.runs)
         reference = lora_reference(group, groups)
         row["lora_reference"] = reference.label if reference else None
         row["delta_vs_lora"] = row["delta_p_value"] = row["delta_pairs"] = None

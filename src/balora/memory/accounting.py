@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from balora.record_sections import MemorySummary
+
 MB = 2**20
 SAVED_WEIGHT_FILES = ("adapter_model.safetensors", "model.safetensors")
 
@@ -147,18 +149,19 @@ class PeakMemory:
         return {"measure": self.measure, "peak_bytes": max(0, peak), "process_bytes_at_start": self.baseline_bytes}
 
 
-def memory_summary(base_bytes: int, saved: tuple[str, int] | None, trainable: int, peak: dict, quantization: dict) -> dict:
+def memory_summary(base_bytes: int, saved: tuple[str, int] | None, trainable: int, peak: dict,
+                   quantization: dict) -> MemorySummary:
     """The memory block of results_final.json."""
-    return {**quantization, "base_model_bytes": base_bytes, "adapter_file": saved[0] if saved else None,
-            "adapter_bytes": saved[1] if saved else None, "trainable_parameters": trainable,
-            "peak_training_bytes": peak["peak_bytes"], "peak_measure": peak["measure"],
-            "process_bytes_at_training_start": peak["process_bytes_at_start"]}
+    return MemorySummary(**quantization, base_model_bytes=base_bytes, adapter_file=saved[0] if saved else None,
+                         adapter_bytes=saved[1] if saved else None, trainable_parameters=trainable,
+                         peak_training_bytes=peak["peak_bytes"], peak_measure=peak["measure"],
+                         process_bytes_at_training_start=peak["process_bytes_at_start"])
 
 
-def memory_line(memory: dict) -> str:
+def memory_line(memory: MemorySummary) -> str:
     """Console line: base as loaded, adapter as saved, peak of training."""
-    quantization = "full precision" if memory["quantization"] == "none" else memory["quantization"]
-    base = f"base {memory['base_model_bytes'] / MB:.1f} MB as loaded ({quantization})"
-    adapter = f"{memory['adapter_file']} {memory['adapter_bytes'] / MB:.2f} MB" if memory["adapter_bytes"] else "nothing saved"
-    where = "GPU allocated" if memory["peak_measure"].startswith("cuda") else "resident above the start"
-    return f"Memory: {base}; {adapter}; training peak {memory['peak_training_bytes'] / MB:.0f} MB ({where})"
+    quantization = "full precision" if memory.quantization == "none" else memory.quantization
+    base = f"base {memory.base_model_bytes / MB:.1f} MB as loaded ({quantization})"
+    adapter = f"{memory.adapter_file} {memory.adapter_bytes / MB:.2f} MB" if memory.adapter_bytes else "nothing saved"
+    where = "GPU allocated" if memory.peak_on_cuda else "resident above the start"
+    return f"Memory: {base}; {adapter}; training peak {memory.peak_training_bytes / MB:.0f} MB ({where})"

@@ -144,8 +144,7 @@ def _run_locked(plan: StudyPlan, group: Group, name: str, learning_rate: float, 
         if status == "failed" and not retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
-        results = train(config, options, Console(quiet=True))
-        return Outcome(name, "completed", ResultsRecord.from_dict(results, name), ran_now=True)
+        return Outcome(name, "completed", train(config, options, Console(quiet=True)), ran_now=True)
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)
     except Exception as err:  # a bug in one experiment must not cost the rest of the study

@@ -12,6 +12,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
 from balora.errors import TrainingFailure
+from balora.record_sections import ProcessPeak
 from balora.results import CHECKPOINT_COMPLETE_FILE
 
 
@@ -156,13 +157,13 @@ class QuietProgress(ProgressCallback):
         pass
 
 
-def peak_memory_mb() -> dict[str, float]:
+def peak_memory_mb() -> ProcessPeak:
+    """The process's high-water marks so far (results_final.json's peak_memory)."""
     import resource
 
-    peak = {"cpu_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    if torch.cuda.is_available():
-        peak["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    return peak
+    return ProcessPeak(cpu_max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                       cuda_max_allocated_mb=torch.cuda.max_memory_allocated() / 2**20
+                       if torch.cuda.is_available() else None)
 
 
 METHOD_STATE_FILE = "balora_method_state.pt"

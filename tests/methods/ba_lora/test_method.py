@@ -23,8 +23,8 @@ def test_default_budget_is_uniform_lora_at_the_base_rank_and_is_spent_exactly(tm
     folder = tmp_path / "tiny"
     allocation = json.loads((folder / "rank_allocation.json").read_text())
     assert allocation["budget"] == UNIFORM_R8 and allocation["allocated"] == UNIFORM_R8
-    assert results["parameters"]["adapter"] == allocation["allocated"]
-    assert {"importance_seconds", "allocation_seconds", "warmstart_seconds", "train_seconds"} <= set(results["timing"])
+    assert results.parameters.adapter == allocation["allocated"]
+    assert {"importance_seconds", "allocation_seconds", "warmstart_seconds", "train_seconds"} <= set(results.timing.as_dict())
     importance = json.loads((folder / "importance.json").read_text())
     assert importance["num_examples"] == 40 and len(importance["sample_indices"]) == 40
     log = (folder / "training_log.txt").read_text()
@@ -33,7 +33,7 @@ def test_default_budget_is_uniform_lora_at_the_base_rank_and_is_spent_exactly(tm
         assert phase in log
     # The warm start either initialised every adapted module and lowered the calibration loss, or
     # fell back to zero init and says why; never a partial or silent outcome.
-    warm = results["method_summary"]["warm_start"]
+    warm = results.method_summary["warm_start"]
     assert warm["requested"] is True
     if warm["fallback_reason"] is None:
         assert warm["modules_initialised"] == 4  # 2 layers x query, value
@@ -56,17 +56,17 @@ def test_saved_adapter_is_plain_peft_with_per_module_ranks_and_reproduces_predic
 def test_rank_zero_modules_are_left_out_of_the_targets(tmp_path, tiny_data_dir, tiny_model_dir):
     results = ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=64 * 3, ba_lora_min_rank=0,
                       ba_lora_max_rank=3)
-    pattern = results["method_summary"]["rank_pattern"]
+    pattern = results.method_summary["rank_pattern"]
     assert 0 in pattern.values()
     adapter = json.loads((tmp_path / "tiny" / "model_checkpoint" / "adapter_config.json").read_text())
     zero = [name for name, rank in pattern.items() if rank == 0]
     assert not any(name in adapter["target_modules"] for name in zero)
-    assert results["parameters"]["adapter"] == 64 * 3
+    assert results.parameters.adapter == 64 * 3
 
 
 def test_uniform_ranks_ablation_uses_equal_ranks(tmp_path, tiny_data_dir, tiny_model_dir):
     results = ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, ba_lora_use_uniform_ranks=True)
-    assert set(results["method_summary"]["rank_pattern"].values()) == {8}
+    assert set(results.method_summary["rank_pattern"].values()) == {8}
 
 
 def test_budget_below_the_minimum_fails_before_anything_is_written(tmp_path, tiny_data_dir, tiny_model_dir):
@@ -98,11 +98,11 @@ def test_resume_reuses_the_saved_allocation_and_reports_the_phases_that_ran_befo
     restore()
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="ba_lora", resume=True,
                         method_settings=settings)
-    assert results["method_summary"]["rank_pattern"] == {n: e["rank"] for n, e in saved["modules"].items()}
+    assert results.method_summary["rank_pattern"] == {n: e["rank"] for n, e in saved["modules"].items()}
     assert "rank allocation kept with the checkpoint" in (tmp_path / "tiny" / "training_log.txt").read_text()
-    assert results["parameters"]["adapter"] == saved["allocated"]
+    assert results.parameters.adapter == saved["allocated"]
     # phases 1-3 ran before the interruption: their cost and outcome stay in the results
     for phase in ("importance_seconds", "allocation_seconds", "warmstart_seconds"):
-        assert results["timing"][phase] == saved["phase_seconds"][phase] > 0
-    assert results["method_summary"]["warm_start"] == saved["warm_start"]
+        assert results.timing.phase(phase) == saved["phase_seconds"][phase] > 0
+    assert results.method_summary["warm_start"] == saved["warm_start"]
     assert saved["warm_start"]["requested"] and saved["warm_start"]["fallback_reason"] != "not requested"

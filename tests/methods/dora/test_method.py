@@ -14,7 +14,7 @@ from helpers import reload_with_plain_peft, run_train
 def test_dora_counts_its_magnitudes_and_reloads_with_plain_peft(tmp_path, tiny_data_dir, tiny_model_dir):
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="dora", epochs=1,
                         method_settings={"lora_r": 2})
-    assert results["parameters"]["adapter"] == 2 * 4 * 64 + 4 * 32 == results["method_summary"]["allocated"]
+    assert results.parameters.adapter == 2 * 4 * 64 + 4 * 32 == results.method_summary["allocated"]
     reload_with_plain_peft(tmp_path / "tiny", tiny_data_dir, tiny_model_dir)
 
 

@@ -11,9 +11,9 @@ from helpers import reload_with_plain_peft, run_train
 def test_budget_matched_schedule_trains_and_reloads_with_plain_peft(tmp_path, tiny_data_dir, tiny_model_dir):
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="layerwise",
                         method_settings={"rank_strategy": "linear_decay", "param_budget": 1100})
-    summary = results["method_summary"]
+    summary = results.method_summary
     assert summary["scheduled_parameters"] == 2 * (16 + 4) * 64  # 2 layers x (query, value), 64 per rank
-    assert results["parameters"]["adapter"] == summary["allocated"] == 1088  # 17 ranks of 64, the most <= 1100
+    assert results.parameters.adapter == summary["allocated"] == 1088  # 17 ranks of 64, the most <= 1100
     first, last = (summary["rank_pattern"][f"bert.encoder.layer.{i}.attention.self.query"] for i in (0, 1))
     assert first > last
     model = reload_with_plain_peft(tmp_path / "tiny", tiny_data_dir, tiny_model_dir)
@@ -33,7 +33,7 @@ def test_custom_schedule_with_a_wrong_layer_count_fails_before_any_folder(tmp_pa
 def test_attention_heavy_defaults_to_attention_and_feed_forward_modules(tmp_path, tiny_data_dir, tiny_model_dir):
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method="layerwise", epochs=1,
                         method_settings={"rank_strategy": "attention_heavy"})
-    pattern = results["method_summary"]["rank_pattern"]
+    pattern = results.method_summary["rank_pattern"]
     assert len(pattern) == 12  # per layer: query, key, value, attention output, intermediate, output
     assert {rank for name, rank in pattern.items() if ".attention." in name} == {16}
     assert {rank for name, rank in pattern.items() if ".attention." not in name} == {4}
