@@ -1,5 +1,6 @@
 """Bad input: one clear line on stderr, exit code 2, no traceback, nothing written."""
 
+import os
 import subprocess
 import sys
 
@@ -208,3 +209,14 @@ def test_a_help_text_continued_on_the_next_docstring_line_is_shown_whole():
     helps = docstring_params(study)
     assert helps["datasets"].endswith("a phase that names its own datasets runs only those of them that are chosen.")
     assert helps["seeds"] == "Use these seeds (instead of the file's)."
+
+
+def test_a_refused_command_prints_one_line_only(tmp_path):
+    """Third-party notices (the `kernels` package's offline trust-check line, printed when PEFT
+    loads bitsandbytes) are quieted: bad input is exactly one line on stderr."""
+    bad = subprocess.run([sys.executable, "-m", "balora", *BASE, "--dataset", "sst2", "--data_dir",
+                          str(tmp_path / "none"), "--results_dir", str(tmp_path / "r")],
+                         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert bad.returncode == 2
+    assert len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert bad.stderr.startswith("error: missing data file")

@@ -149,6 +149,9 @@ def quiet_libraries() -> None:
     # bitsandbytes, imported by PEFT whenever it is installed, warns at import that an optional
     # CPU kernel package is missing; it falls back to its own kernels, and the warning reads as an error.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    # The `kernels` package bitsandbytes asks for a CPU kernel says, offline, that it skips a
+    # publisher trust check: a line before the user's own that is none of their concern.
+    logging.getLogger("kernels").setLevel(logging.ERROR)
 
     import datasets
     import huggingface_hub
