@@ -220,3 +220,24 @@ def test_a_refused_command_prints_one_line_only(tmp_path):
     assert bad.returncode == 2
     assert len(bad.stderr.splitlines()) == 1, bad.stderr
     assert bad.stderr.startswith("error: missing data file")
+
+
+@pytest.mark.parametrize("length", [250, 300])
+def test_a_name_too_long_for_its_lock_file_is_refused_and_leaves_nothing(capsys, tmp_path, length):
+    """The lock file .<name>.lock is the longest name a run makes: 251 characters passed the name
+    check and then failed on it; 300 failed there too, leaving an empty results folder."""
+    results = tmp_path / "r"
+    code, err = run_cli(capsys, [*BASE[:1], "--experiment_name", "x" * length, "--results_dir", str(results)])
+    assert code == 2 and err == (f"error: --experiment_name: is {length} characters long; at most 249 fit a "
+                                 "folder name with its lock file")
+    assert not results.exists()
+
+
+def test_the_longest_allowed_name_fits_its_lock_file(tmp_path):
+    from balora.config import TrainConfig
+    from balora.experiment_lock import ExperimentLock
+
+    name = "x" * 249
+    TrainConfig(experiment_name=name)
+    with ExperimentLock(tmp_path / "r", name):
+        assert (tmp_path / "r" / f".{name}.lock").exists()
