@@ -77,13 +77,12 @@ def _megabytes(value, digits: int) -> str:
 
 def peak_validation(run, metric: str) -> float | None:
     """The best validation metric of any of the run's evaluations (every epoch, or every --eval_steps)."""
-    import json
+    from balora.jsonl import read_jsonl
 
     path = run.path / "metrics.jsonl"
     if not path.exists():
         return None
-    values = [record[metric] for record in map(json.loads, path.read_text().splitlines())
-              if record.get("type") == "eval" and metric in record]
+    values = [record[metric] for record in read_jsonl(path) if record.get("type") == "eval" and metric in record]
     return better(metric)(values) if values else None
 
 
