@@ -16,7 +16,7 @@ import types
 import typing
 import warnings
 
-from balora.errors import TrainingFailure, UserError
+from balora.errors import TrainingFailure, UserError, storage_problem
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -204,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         return UserError.exit_code
     except TrainingFailure as err:
         print(f"error: {err}", file=sys.stderr)
+        return TrainingFailure.exit_code
+    except OSError as err:  # a write the command could not place elsewhere: a full or read-only disk
+        problem = storage_problem(err)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
         return TrainingFailure.exit_code
     except KeyboardInterrupt:
         print("interrupted: the experiment is marked interrupted; rerun with --resume to continue", file=sys.stderr)

@@ -21,7 +21,7 @@ from balora.console import Console, is_main_process
 from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec
 from balora.data.loading import TaskData
-from balora.errors import TrainingFailure, UserError
+from balora.errors import StorageFailure, TrainingFailure, UserError, storage_problem
 from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, check_options_apply, get_method, learning_rate_of
 from balora.methods.base import AfterTraining
@@ -118,12 +118,19 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     with lock:
         experiment = ExperimentDir(config.results_dir, config.experiment_name)
         mode = start_mode(experiment, config, settings)
+        if mode == "finished":
+            console.say(f"--- {experiment.path} had written its results before it was stopped: nothing to redo")
+            return experiment.finish_commit()
         quantization = options.get(QuantizationOptions)
         inputs = load_inputs(config, spec, task, console.say, quantization)
         check_cap(config, options, inputs)
         if is_main_process():
-            experiment.start(mode, settings)
-            console.attach(experiment.file("training_log.txt"))
+            try:
+                experiment.start(mode, settings)
+                console.attach(experiment.file("training_log.txt"))
+            except OSError as err:  # nothing has started: like bad input, exit 2 and nothing left
+                experiment.discard_if_new()
+                raise UserError(storage_problem(err, experiment.path) or f"cannot write {experiment.path}: {err}") from None
             if mode == "resume":
                 console.say(f"--- resuming {experiment.path}")
         try:
@@ -139,6 +146,10 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             mark(experiment, "failed", str(err))
             raise
         except Exception as err:  # a crash must not leave `running`, which reads as "merely interrupted"
+            problem = storage_problem(err, experiment.path)
+            if problem is not None:  # disk full, read-only: the status file may still be writable
+                mark(experiment, "failed", problem)
+                raise StorageFailure(problem) from err
             if is_main_process():
                 with open(experiment.file("training_log.txt"), "a") as log:
                     traceback.print_exc(file=log)
@@ -159,7 +170,10 @@ def start_mode(experiment: ExperimentDir, config: TrainConfig, settings: dict) -
 
 def mark(experiment: ExperimentDir, status: str, error: str) -> None:
     if is_main_process():
-        experiment.set_status(status, error=error)
+        try:
+            experiment.set_status(status, error=error)
+        except OSError:  # the disk that failed the run may refuse this too: the error line still says why
+            pass
 
 
 @dataclass

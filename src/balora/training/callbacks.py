@@ -12,7 +12,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
 from balora.errors import TrainingFailure
-from balora.results import CHECKPOINT_COMPLETE_FILE
+from balora.results import CHECKPOINT_COMPLETE_FILE, atomic_write_text
 
 
 class NonFiniteLoss(TrainingFailure):
@@ -145,8 +145,8 @@ class TrainingClock(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if state.is_world_process_zero and checkpoint.is_dir():
-            (checkpoint / self.FILE).write_text(json.dumps({"seconds": self.seconds(),
-                                                            "total_seconds": self.total_seconds()}))
+            atomic_write_text(checkpoint / self.FILE, json.dumps({"seconds": self.seconds(),
+                                                                  "total_seconds": self.total_seconds()}))
 
 
 class QuietProgress(ProgressCallback):

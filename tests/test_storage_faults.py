@@ -1,0 +1,85 @@
+"""A full disk or a read-only folder while `balora train` writes its state: one line, the run marked
+failed where the status can still be written, nothing half-written."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import pytest
+
+from balora.cli import main
+from balora.results import ExperimentDir
+
+
+def no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def read_only(*args, **kwargs):
+    raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+
+def run(capsys, tmp_path, data_dir, model_dir):
+    code = main(["train", "--experiment_name", "exp", "--results_dir", str(tmp_path / "r"), "--data_dir",
+                 str(data_dir), "--model_name_or_path", model_dir, "--epochs", "1", "--precision", "fp32"])
+    return code, capsys.readouterr().err.strip()
+
+
+def test_a_full_disk_while_training_marks_the_run_failed_in_one_line(capsys, tmp_path, tiny_data_dir, tiny_model_dir,
+                                                                      monkeypatch):
+    monkeypatch.setattr(ExperimentDir, "append_record", no_space)  # the first metrics line
+    code, err = run(capsys, tmp_path, tiny_data_dir, tiny_model_dir)
+    assert code == 1 and err == f"error: cannot write in {tmp_path / 'r' / 'exp'}: no space left on device"
+    status = json.loads((tmp_path / "r" / "exp" / "status.json").read_text())
+    assert status["status"] == "failed" and "no space left" in status["error"]
+
+
+def test_when_not_even_the_status_can_be_written_it_is_still_one_line_and_nothing_half_written(
+        capsys, tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch):
+    import balora.results
+
+    real_fsync = os.fsync
+    monkeypatch.setattr(ExperimentDir, "append_record", no_space)
+
+    def fsync(fd):  # every atomic write from the first metrics line on fails as the disk fills
+        if (tmp_path / "r" / "exp" / "training_log.txt").exists():
+            no_space()
+        real_fsync(fd)
+
+    monkeypatch.setattr(balora.results.os, "fsync", fsync)
+    code, err = run(capsys, tmp_path, tiny_data_dir, tiny_model_dir)
+    assert code == 1 and err.startswith("error: cannot write in ") and err.endswith("no space left on device")
+    assert len(err.splitlines()) == 1
+    folder = tmp_path / "r" / "exp"
+    assert json.loads((folder / "status.json").read_text())["status"] == "running"  # as it was: whole
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_read_only_folder_before_anything_started_is_exit_2_and_leaves_nothing(capsys, tmp_path, tiny_data_dir,
+                                                                                  tiny_model_dir, monkeypatch):
+    import balora.results
+
+    monkeypatch.setattr(balora.results, "atomic_write_text", read_only)  # config.json, the first state file
+    code, err = run(capsys, tmp_path, tiny_data_dir, tiny_model_dir)
+    assert code == 2 and err == f"error: cannot write in {tmp_path / 'r' / 'exp'}: read-only file system"
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_metrics_line_that_does_not_fit_is_taken_back(tmp_path, monkeypatch):
+    experiment = ExperimentDir(tmp_path, "exp")
+    experiment.path.mkdir()
+    experiment.append_record({"step": 1})
+    real_write = os.write
+
+    def half(fd, data):  # the disk fills in the middle of the line
+        if len(data) > 10:
+            return real_write(fd, data[:10])
+        no_space()
+
+    monkeypatch.setattr(os, "write", half)
+    with pytest.raises(OSError, match="No space left"):
+        experiment.append_record({"step": 2, "loss": 0.5})
+    monkeypatch.undo()
+    assert experiment.file("metrics.jsonl").read_text() == '{"step": 1}\n'
