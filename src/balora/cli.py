@@ -16,7 +16,7 @@ import types
 import typing
 import warnings
 
-from balora.errors import TrainingFailure, UserError, storage_problem
+from balora.errors import Interrupted, TrainingFailure, UserError, storage_problem
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {problem}", file=sys.stderr)
         return TrainingFailure.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: the experiment is marked interrupted; rerun with --resume to continue", file=sys.stderr)
+    except KeyboardInterrupt as err:
+        print(err.args[0] if isinstance(err, Interrupted) and err.args else "interrupted", file=sys.stderr)
         return 130
     return 0

@@ -23,6 +23,10 @@ class TrainingFailure(Exception):
     exit_code = 1
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with the line that says what it left behind; exit code 130."""
+
+
 class StorageFailure(TrainingFailure):
     """A state file could not be written (disk full, read-only folder, quota): one line, exit code 1."""
 
