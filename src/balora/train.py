@@ -123,7 +123,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         mode = start_mode(experiment, config, settings)
         if mode == "finished":
             console.say(f"--- {experiment.path} had written its results before it was stopped: nothing to redo")
-            return experiment.finish_commit()
+            return experiment.finish_commit() if is_main_process() else read_json(experiment.file("results_final.json"))
         quantization = options.get(QuantizationOptions)
         inputs = load_inputs(config, spec, task, console.say, quantization)
         check_cap(config, options, inputs)
@@ -170,6 +170,8 @@ def start_mode(experiment: ExperimentDir, config: TrainConfig, settings: dict) -
     the launcher stops the rest."""
     if is_main_process():
         return experiment.check_can_start(config.overwrite, config.resume, settings)
+    if config.resume and experiment.committed():  # written before this run began: nothing to train
+        return "finished"
     return "resume" if config.resume else "overwrite" if config.overwrite else "new"
 
 
