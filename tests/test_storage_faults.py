@@ -83,3 +83,24 @@ def test_a_metrics_line_that_does_not_fit_is_taken_back(tmp_path, monkeypatch):
         experiment.append_record({"step": 2, "loss": 0.5})
     monkeypatch.undo()
     assert experiment.file("metrics.jsonl").read_text() == '{"step": 1}\n'
+
+
+def test_a_real_disk_filling_up_at_a_checkpoint_marks_the_run_failed(capsys, tmp_path, tiny_data_dir, tiny_model_dir):
+    """torch.save on a full disk says only `RuntimeError: ... unexpected pos`: the full file system
+    is recognised, the cut checkpoint removed and the run marked failed with the cause."""
+    import subprocess
+
+    from helpers import mount_tmpfs_or_skip
+
+    disk = tmp_path / "disk"
+    mount_tmpfs_or_skip(disk, "size=6m")  # the full model's checkpoint (weights + optimizer) needs more
+    try:
+        code = main(["train", "--experiment_name", "exp", "--results_dir", str(disk / "r"), "--data_dir",
+                     str(tiny_data_dir), "--model_name_or_path", tiny_model_dir, "--epochs", "1", "--precision",
+                     "fp32", "--batch_size", "8", "--peft_method", "full"])
+        err = capsys.readouterr().err.strip()
+        assert code == 1 and err.startswith(f"error: cannot write in {disk / 'r' / 'exp'}: no space left on device")
+        status = json.loads((disk / "r" / "exp" / "status.json").read_text())
+        assert status["status"] == "failed" and "no space left" in status["error"]
+    finally:
+        subprocess.run(["umount", str(disk)])

@@ -226,6 +226,21 @@ class ExperimentDir:
     def write_json(self, name: str, data: Any) -> None:
         atomic_write_json(self.file(name), data)
 
+    def storage_full(self) -> bool:
+        """Whether the experiment's file system is (all but) full: libraries that fail to write
+        there (torch.save) may say so only as an unexplained RuntimeError."""
+        try:
+            return shutil.disk_usage(self.path).free < 2**20
+        except OSError:
+            return False
+
+    def drop_unfinished_checkpoints(self) -> None:
+        """Remove checkpoints whose save was cut short (never resumed from): a full disk gets back
+        the room to record why the run failed."""
+        for path in self.checkpoints.glob("checkpoint-*") if self.checkpoints.is_dir() else ():
+            if not ((path / CHECKPOINT_COMPLETE_FILE).is_file() or (path / "trainer_state.json").is_file()):
+                shutil.rmtree(path, ignore_errors=True)
+
     def latest_checkpoint(self) -> str | None:
         """The newest checkpoint that was saved to the end: a process killed while saving leaves a
         newer folder without the marker (or, from before the marker, without trainer_state.json,

@@ -152,7 +152,11 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             raise
         except Exception as err:  # a crash must not leave `running`, which reads as "merely interrupted"
             problem = storage_problem(err, experiment.path)
+            if problem is None and experiment.storage_full():
+                problem = f"cannot write in {experiment.path}: no space left on device ({type(err).__name__}: {err})"
             if problem is not None:  # disk full, read-only: the status file may still be writable
+                if is_main_process():
+                    experiment.drop_unfinished_checkpoints()
                 mark(experiment, "failed", problem)
                 raise StorageFailure(problem) from err
             if is_main_process():

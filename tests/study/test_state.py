@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import shutil
 import subprocess
 import textwrap
 
@@ -16,6 +15,7 @@ from balora.cli import main
 from balora.errors import StorageFailure, UserError
 from balora.results import read_json
 from balora.study.state import StudyState
+from helpers import mount_tmpfs_or_skip
 
 
 def fake_experiment(results, name, status, lr=0.01, seed=1, error=None, results_final=False):
@@ -100,18 +100,9 @@ def test_a_changed_study_keeps_the_finished_experiments_record(tmp_path, tiny_mo
     assert entry["status"] == "completed" and "error" not in entry
 
 
-def mount_or_skip(folder, options):
-    folder.mkdir(exist_ok=True)
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("needs root to mount a tmpfs")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-
-
 def test_a_study_on_a_read_only_file_system_is_refused_before_anything_starts(tmp_path, capsys):
     folder = tmp_path / "ro"
-    mount_or_skip(folder, "size=1m")
+    mount_tmpfs_or_skip(folder, "size=1m")
     try:
         (folder / "results").mkdir()
         subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
