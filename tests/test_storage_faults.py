@@ -104,3 +104,17 @@ def test_a_real_disk_filling_up_at_a_checkpoint_marks_the_run_failed(capsys, tmp
         assert status["status"] == "failed" and "no space left" in status["error"]
     finally:
         subprocess.run(["umount", str(disk)])
+
+
+def test_a_storage_failure_removes_what_was_cut_short_and_keeps_complete_checkpoints(tmp_path):
+    from balora.results import CHECKPOINT_COMPLETE_FILE
+
+    experiment = ExperimentDir(tmp_path, "exp")
+    for step, complete in ((9, True), (18, False)):
+        (experiment.checkpoints / f"checkpoint-{step}").mkdir(parents=True)
+        if complete:
+            (experiment.checkpoints / f"checkpoint-{step}" / CHECKPOINT_COMPLETE_FILE).touch()
+    (experiment.path / "model_checkpoint.tmp").mkdir()
+    experiment.drop_unfinished_checkpoints()
+    assert [p.name for p in experiment.checkpoints.iterdir()] == ["checkpoint-9"]
+    assert not (experiment.path / "model_checkpoint.tmp").exists()

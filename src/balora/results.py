@@ -235,8 +235,9 @@ class ExperimentDir:
             return False
 
     def drop_unfinished_checkpoints(self) -> None:
-        """Remove checkpoints whose save was cut short (never resumed from): a full disk gets back
-        the room to record why the run failed."""
+        """Remove checkpoints whose save was cut short (never resumed from) and a model being saved:
+        a full disk gets back the room to record why the run failed, and nothing half-written stays."""
+        shutil.rmtree(self.path / "model_checkpoint.tmp", ignore_errors=True)
         for path in self.checkpoints.glob("checkpoint-*") if self.checkpoints.is_dir() else ():
             if not ((path / CHECKPOINT_COMPLETE_FILE).is_file() or (path / "trainer_state.json").is_file()):
                 shutil.rmtree(path, ignore_errors=True)

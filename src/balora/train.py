@@ -30,8 +30,8 @@ from balora.packaged_models import packaged_default
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import ResultsRecord
-from balora.signals import check_interrupt, honours_interrupts, training_phase
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
+from balora.signals import check_interrupt, honours_interrupts, training_phase
 from balora.tasks import task_for
 from balora.tasks.base import EvaluationInputs
 from balora.training.batching import by_length
