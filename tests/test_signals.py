@@ -124,5 +124,6 @@ def test_sigterm_while_training_checkpoints_marks_interrupted_and_resume_complet
     assert main([*args, "--resume"]) == 0
     results = json.loads((folder / "results_final.json").read_text())
     assert results["timing"]["optimizer_steps"] == 27  # 72 examples / batch 8, 3 epochs
-    evals = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
-    assert [r["epoch"] for r in evals if r["type"] == "eval"] == [1.0, 2.0, 3.0]
+    records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in records if r["type"] == "eval"] == [1.0, 2.0, 3.0]
+    assert len({(r["type"], r["step"]) for r in records}) == len(records)  # no step recorded twice
