@@ -94,3 +94,19 @@ def interrupt_then_resume(monkeypatch, epoch: float, results_dir, data_dir, mode
         pass
     undo()
     return run_train(results_dir, data_dir, model_dir, resume=True, **settings)
+
+
+def mount_tmpfs_or_skip(folder, options: str) -> None:
+    """A real small or read-only file system for fault tests: a tmpfs, where root may mount one."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    folder.mkdir(exist_ok=True)
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a tmpfs")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")

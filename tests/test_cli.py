@@ -1,5 +1,6 @@
 """Bad input: one clear line on stderr, exit code 2, no traceback, nothing written."""
 
+import os
 import subprocess
 import sys
 
@@ -209,3 +210,35 @@ def test_a_help_text_continued_on_the_next_docstring_line_is_shown_whole():
     helps = docstring_params(study)
     assert helps["datasets"].endswith("a phase that names its own datasets runs only those of them that are chosen.")
     assert helps["seeds"] == "Use these seeds (instead of the file's)."
+
+
+def test_a_refused_command_prints_one_line_only(tmp_path):
+    """Third-party notices (the `kernels` package's offline trust-check line, printed when PEFT
+    loads bitsandbytes) are quieted: bad input is exactly one line on stderr."""
+    bad = subprocess.run([sys.executable, "-m", "balora", *BASE, "--dataset", "sst2", "--data_dir",
+                          str(tmp_path / "none"), "--results_dir", str(tmp_path / "r")],
+                         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert bad.returncode == 2
+    assert len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert bad.stderr.startswith("error: missing data file")
+
+
+@pytest.mark.parametrize("length", [250, 300])
+def test_a_name_too_long_for_its_lock_file_is_refused_and_leaves_nothing(capsys, tmp_path, length):
+    """The lock file .<name>.lock is the longest name a run makes: 251 characters passed the name
+    check and then failed on it; 300 failed there too, leaving an empty results folder."""
+    results = tmp_path / "r"
+    code, err = run_cli(capsys, [*BASE[:1], "--experiment_name", "x" * length, "--results_dir", str(results)])
+    assert code == 2 and err == (f"error: --experiment_name: is {length} characters long; at most 249 fit a "
+                                 "folder name with its lock file")
+    assert not results.exists()
+
+
+def test_the_longest_allowed_name_fits_its_lock_file(tmp_path):
+    from balora.config import TrainConfig
+    from balora.experiment_lock import ExperimentLock
+
+    name = "x" * 249
+    TrainConfig(experiment_name=name)
+    with ExperimentLock(tmp_path / "r", name):
+        assert (tmp_path / "r" / f".{name}.lock").exists()

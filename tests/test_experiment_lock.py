@@ -124,3 +124,10 @@ def test_kill_9_then_rerun_is_told_to_resume_and_resume_completes(tmp_path, tiny
     code, out, err = resumed.wait(timeout=300), *resumed.communicate()
     assert code == 0, err
     assert json.loads((tmp_path / "runs" / "same" / "status.json").read_text())["status"] == "completed"
+
+
+def test_a_lock_file_that_cannot_be_made_leaves_no_results_folder(tmp_path):
+    """Refused before anything started: the results folder made for the lock goes again."""
+    with pytest.raises(UserError, match="cannot write there"):
+        ExperimentLock(tmp_path / "new", "x" * 300).acquire()
+    assert not (tmp_path / "new").exists()

@@ -15,7 +15,7 @@ import sys
 import typing
 import warnings
 
-from balora.errors import TrainingFailure, UserError
+from balora.errors import Interrupted, TrainingFailure, UserError, storage_problem
 from balora.flags import OneLineParser, add_dataclass_flags, add_field_flag, from_namespace
 
 
@@ -109,6 +109,9 @@ def quiet_libraries() -> None:
     # bitsandbytes, imported by PEFT whenever it is installed, warns at import that an optional
     # CPU kernel package is missing; it falls back to its own kernels, and the warning reads as an error.
     logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
+    # The `kernels` package bitsandbytes asks for a CPU kernel says, offline, that it skips a
+    # publisher trust check: a line before the user's own that is none of their concern.
+    logging.getLogger("kernels").setLevel(logging.ERROR)
 
     import datasets
     import huggingface_hub
@@ -162,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingFailure as err:
         print(f"error: {err}", file=sys.stderr)
         return TrainingFailure.exit_code
-    except KeyboardInterrupt:
-        print("interrupted: the experiment is marked interrupted; rerun with --resume to continue", file=sys.stderr)
+    except OSError as err:  # a write the command could not place elsewhere: a full or read-only disk
+        problem = storage_problem(err)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return TrainingFailure.exit_code
+    except KeyboardInterrupt as err:
+        print(err.args[0] if isinstance(err, Interrupted) and err.args else "interrupted", file=sys.stderr)
         return 130
     return 0

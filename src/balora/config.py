@@ -34,6 +34,9 @@ def bookkeeping_settings(*kinds: str) -> frozenset[str]:
     return frozenset(f.name for f in fields(TrainConfig) if f.metadata.get("bookkeeping") in kinds)
 
 
+MAX_FILE_NAME_BYTES = 255  # what common file systems (ext4, xfs, btrfs, tmpfs, NTFS) allow in one name
+
+
 def require_positive(name: str, value, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
@@ -159,6 +162,10 @@ class TrainConfig:
                 "experiment_name",
                 f"must be a plain folder name (letters, digits, . _ - = +), got {self.experiment_name!r}",
             )
+        # The lock file beside the folder, .<name>.lock, is the longest name a run makes: it must fit.
+        if len(f".{self.experiment_name}.lock".encode()) > MAX_FILE_NAME_BYTES:
+            raise ConfigError("experiment_name", f"is {len(self.experiment_name)} characters long; at most "
+                              f"{MAX_FILE_NAME_BYTES - len('..lock')} fit a folder name with its lock file")
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "gradient_accumulation_steps"):
             require_positive(name, getattr(self, name))
         require_positive("learning_rate", self.learning_rate, allow_none=True)

@@ -77,6 +77,8 @@ class ExperimentLock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             except OSError as err:
+                if created_folder:  # refused before anything started: leave nothing behind
+                    self.folder.rmdir()
                 raise UserError(f"--results_dir {self.folder}: cannot write there ({err.strerror})") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -94,6 +94,14 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def _step_of(line: str) -> int | None:
+    try:
+        step = json.loads(line).get("step")
+    except (ValueError, AttributeError):
+        return None  # a cut line stays for the reader to report
+    return step if isinstance(step, int) else None
+
+
 class ExperimentDir:
     def __init__(self, results_dir: str | Path, name: str):
         self.path = Path(results_dir) / name
@@ -111,13 +119,29 @@ class ExperimentDir:
         return self.path / "model_checkpoint"
 
     def status(self) -> str | None:
-        """completed, failed, interrupted (Ctrl-C), running (or its process died), or None."""
+        """completed, failed, interrupted (Ctrl-C), running (or its process died), or None.
+
+        results_final.json, written atomically once everything else is saved, is the commit point:
+        a run killed after it, before status.json said so, is complete."""
         if not self.path.exists():
             return None
+        if self.committed():
+            return "completed"
         try:
             return read_json(self.file("status.json"))["status"]
         except (OSError, ValueError, KeyError):
             return "running"  # a folder without a readable status was interrupted early
+
+    def committed(self) -> bool:
+        return self.file("results_final.json").is_file()
+
+    def finish_commit(self) -> dict:
+        """Complete the bookkeeping of a run that was stopped at its commit point; its results."""
+        results = read_json(self.file("results_final.json"))
+        shutil.rmtree(self.checkpoints, ignore_errors=True)
+        if self.status_record().get("status") != "completed":
+            self.set_status("completed")
+        return results
 
     def check_can_start(self, overwrite: bool, resume: bool, config: dict) -> str:
         """Decide between new / overwrite / resume, or refuse with one clear line.
@@ -132,6 +156,8 @@ class ExperimentDir:
             return "new"
         if overwrite:
             return "overwrite"
+        if status == "completed" and resume and self.status_record().get("status") != "completed":
+            return "finished"  # stopped between its results and its status: nothing to train again
         if status == "completed":
             raise UserError(f"experiment {self.path} is already finished; pass --overwrite to replace it")
         if status == "failed":
@@ -153,8 +179,20 @@ class ExperimentDir:
             shutil.rmtree(self.path)
         self.created_now = mode != "resume"
         self.path.mkdir(parents=True, exist_ok=True)
+        if mode == "resume":
+            checkpoint = self.latest_checkpoint()
+            self.forget_records_after(int(checkpoint.split("-")[-1]) if checkpoint else -1)
         atomic_write_json(self.file("config.json"), config)
         self.set_status("running")
+
+    def forget_records_after(self, step: int) -> None:
+        """Drop the records of steps a resume redoes (those after its checkpoint), so that none is
+        recorded twice; records without a step are kept."""
+        for path in self.path.glob("*.jsonl"):
+            lines = path.read_text().splitlines(keepends=True)
+            kept = [line for line in lines if _step_of(line) is None or _step_of(line) <= step]
+            if len(kept) != len(lines):
+                atomic_write_text(path, "".join(kept))
 
     def discard_if_new(self) -> None:
         """Remove a folder this run created, so that bad input leaves nothing half-written."""
@@ -171,11 +209,38 @@ class ExperimentDir:
         atomic_write_json(self.file("status.json"), {"status": status, "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **extra})
 
     def append_record(self, record: dict, file_name: str = "metrics.jsonl") -> None:
-        with open(self.file(file_name), "a") as handle:
-            handle.write(json.dumps(record, default=float) + "\n")
+        """One whole line: a write that fails (disk full) takes back what it wrote of it."""
+        line = (json.dumps(record, default=float) + "\n").encode()
+        fd = os.open(self.file(file_name), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        try:
+            size = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                while line:
+                    line = line[os.write(fd, line):]
+            except OSError:
+                os.ftruncate(fd, size)
+                raise
+        finally:
+            os.close(fd)
 
     def write_json(self, name: str, data: Any) -> None:
         atomic_write_json(self.file(name), data)
+
+    def storage_full(self) -> bool:
+        """Whether the experiment's file system is (all but) full: libraries that fail to write
+        there (torch.save) may say so only as an unexplained RuntimeError."""
+        try:
+            return shutil.disk_usage(self.path).free < 2**20
+        except OSError:
+            return False
+
+    def drop_unfinished_checkpoints(self) -> None:
+        """Remove checkpoints whose save was cut short (never resumed from) and a model being saved:
+        a full disk gets back the room to record why the run failed, and nothing half-written stays."""
+        shutil.rmtree(self.path / "model_checkpoint.tmp", ignore_errors=True)
+        for path in self.checkpoints.glob("checkpoint-*") if self.checkpoints.is_dir() else ():
+            if not ((path / CHECKPOINT_COMPLETE_FILE).is_file() or (path / "trainer_state.json").is_file()):
+                shutil.rmtree(path, ignore_errors=True)
 
     def latest_checkpoint(self) -> str | None:
         """The newest checkpoint that was saved to the end: a process killed while saving leaves a

@@ -22,7 +22,7 @@ from balora.counting import ParameterCounts, count_parameters
 from balora.data import get_dataset_spec
 from balora.data.registry import check_file_flags
 from balora.data.loading import TaskData
-from balora.errors import TrainingFailure, UserError
+from balora.errors import Interrupted, StorageFailure, TrainingFailure, UserError, storage_problem
 from balora.experiment_lock import ExperimentLock
 from balora.methods import MethodContext, get_method, learning_rate_of
 from balora.methods.base import AfterTraining
@@ -33,10 +33,12 @@ from balora.modeling import LoadedModel, check_max_length, check_model_source, l
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import DataSummary, ResultsRecord, RuntimeSummary, SplitSizes, Timing
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
+from balora.signals import check_interrupt, honours_interrupts, training_phase
 from balora.tasks import task_for
 from balora.tasks.base import EvaluationInputs
 from balora.training.batching import by_length
-from balora.training.callbacks import EpochReport, LossWatch, MethodState, TrainingClock, peak_memory_mb, read_method_state
+from balora.training.callbacks import (EpochReport, LossWatch, MemoryPeaks, MethodState, StopOnSignal, TrainingClock,
+                                      read_method_state)
 from balora.training.precision import match_threads_to_cores, resolve_precision
 from balora.training.trainer import build_trainer, require_tracker
 
@@ -98,6 +100,7 @@ def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None,
     return {key.removeprefix("eval_"): value for key, value in best.items()}
 
 
+@honours_interrupts
 def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> ResultsRecord:
     """Fine-tune one model on one dataset with one method and write its experiment folder."""
     console = console or Console()
@@ -119,13 +122,22 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     with lock:
         experiment = ExperimentDir(config.results_dir, config.experiment_name)
         mode = start_mode(experiment, config, settings)
+        if mode == "finished":
+            console.say(f"--- {experiment.path} had written its results before it was stopped: nothing to redo")
+            return ResultsRecord.from_dict(experiment.finish_commit() if is_main_process()
+                                           else read_json(experiment.file("results_final.json")))
         quantization = quantization_of(options)
         inputs = load_inputs(config, spec, task, console.say, quantization)
         check_cap(config, options, inputs)
         check_rank_limits(method, options, inputs.loaded.model, inputs.loaded.head_modules)  # before the folder
+        check_interrupt()  # one that a library swallowed while loading
         if is_main_process():
-            experiment.start(mode, settings)
-            console.attach(experiment.file("training_log.txt"))
+            try:
+                experiment.start(mode, settings)
+                console.attach(experiment.file("training_log.txt"))
+            except OSError as err:  # nothing has started: like bad input, exit 2 and nothing left
+                experiment.discard_if_new()
+                raise UserError(storage_problem(err, experiment.path) or f"cannot write {experiment.path}: {err}") from None
             if mode == "resume":
                 console.say(f"--- resuming {experiment.path}")
         try:
@@ -135,12 +147,21 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             experiment.discard_if_new()
             raise
         except KeyboardInterrupt:
-            mark(experiment, "interrupted", "interrupted (Ctrl-C); rerun with --resume to continue")
-            raise
+            mark(experiment, "interrupted", "interrupted (Ctrl-C or SIGTERM); rerun with --resume to continue")
+            raise Interrupted(f"interrupted: {experiment.path} is marked interrupted; rerun with --resume to "
+                              "continue") from None
         except TrainingFailure as err:
             mark(experiment, "failed", str(err))
             raise
         except Exception as err:  # a crash must not leave `running`, which reads as "merely interrupted"
+            problem = storage_problem(err, experiment.path)
+            if problem is None and experiment.storage_full():
+                problem = f"cannot write in {experiment.path}: no space left on device ({type(err).__name__}: {err})"
+            if problem is not None:  # disk full, read-only: the status file may still be writable
+                if is_main_process():
+                    experiment.drop_unfinished_checkpoints()
+                mark(experiment, "failed", problem)
+                raise StorageFailure(problem) from err
             if is_main_process():
                 with open(experiment.file("training_log.txt"), "a") as log:
                     traceback.print_exc(file=log)
@@ -156,12 +177,17 @@ def start_mode(experiment: ExperimentDir, config: TrainConfig, settings: dict) -
     the launcher stops the rest."""
     if is_main_process():
         return experiment.check_can_start(config.overwrite, config.resume, settings)
+    if config.resume and experiment.committed():  # written before this run began: nothing to train
+        return "finished"
     return "resume" if config.resume else "overwrite" if config.overwrite else "new"
 
 
 def mark(experiment: ExperimentDir, status: str, error: str) -> None:
     if is_main_process():
-        experiment.set_status(status, error=error)
+        try:
+            experiment.set_status(status, error=error)
+        except OSError:  # the disk that failed the run may refuse this too: the error line still says why
+            pass
 
 
 @dataclass
@@ -219,6 +245,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                             collator=inputs.collator, say=say, record=experiment_recorder(experiment),
                             resumed_state=read_method_state(resuming_from))
     prepared = prepare_loaded(method, loaded.model, context)
+    check_interrupt()
     counts = count_parameters(prepared.model, loaded.head_modules)
     say(f"Trainable parameters: {counts.trainable:,} (adapter {counts.adapter:,}, head {counts.head:,}) "
         f"of {counts.total:,} ({100 * counts.trainable / counts.total:.2f}%)")
@@ -227,27 +254,31 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
             experiment.write_json(name, artifact)
 
     untuned = task.untuned(prepared.model, evaluation_inputs)
+    check_interrupt()
     loss_watch = LossWatch(method.name)
     report = EpochReport(say, experiment.append_record if is_main_process() else lambda r: None,
                          loss_watch, evaluation.metric)
     clock = TrainingClock(resuming_from, started)
+    peaks = MemoryPeaks(resuming_from)
     # Evaluation in length-sorted batches pads little; metrics do not depend on the order, and
     # the test predictions are put back in the data's order below.
     validation, _ = by_length(tokenized["validation"])
     trainer = build_trainer(prepared.model, config, experiment.checkpoints, {**tokenized, "validation": validation},
                             inputs.collator, inputs.tokenizer, evaluation,
-                            [loss_watch, report, clock, MethodState(prepared.resume_state), *prepared.callbacks])
+                            [loss_watch, report, clock, peaks, MethodState(prepared.resume_state), *prepared.callbacks,
+                             StopOnSignal()])
     runtime = RuntimeSummary(precision=resolve_precision(config.precision), torch_threads=match_threads_to_cores(),
                              attention=getattr(loaded.model.config, "_attn_implementation", None))
     say(f"Precision {runtime.precision} (--precision {config.precision}), "
         f"{plural(runtime.torch_threads, 'torch thread')}, {runtime.attention} attention")
 
     # --- Train; the best epoch by validation metric is restored at the end.
-    peak = PeakMemory.start(training_device())
+    peak = peaks.tracker = PeakMemory.start(training_device())
     try:
-        trainer.train(resume_from_checkpoint=resuming_from)
+        with training_phase():  # a signal saves a checkpoint at the step's end, then interrupts
+            trainer.train(resume_from_checkpoint=resuming_from)
     finally:
-        peak_training = peak.report()  # also stops the CPU sampler when training fails
+        peak_training = peaks.training_peak(peak.report())  # also stops the CPU sampler when training fails
     train_seconds = clock.seconds()
     trained = after_training(prepared, trainer.model, loaded.head_modules, counts)
     counts = trained.counts
@@ -260,6 +291,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     say(f"Validation {evaluation.metric}: {val_metrics[evaluation.metric]:.4f}"
         + (f" (untuned model: {untuned['validation'][evaluation.metric]:.4f})" if untuned else ""))
     tested = task.test(trainer, trainer.model, evaluation_inputs)
+    check_interrupt()
     test_metrics = tested.metrics
     eval_seconds = time.perf_counter() - eval_started
 
@@ -281,7 +313,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         timing=Timing(setup_seconds=setup_seconds, phases=dict(prepared.phase_seconds), train_seconds=train_seconds,
                       eval_seconds=eval_seconds, total_seconds=clock.total_seconds(),
                       optimizer_steps=trainer.state.global_step),
-        peak_memory=peak_memory_mb(),
+        peak_memory=peaks.process_peaks(),
         runtime=runtime,
         method_summary={**prepared.summary, **trained.summary},
         versions=library_versions(),
@@ -301,6 +333,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         staged.replace(experiment.model_checkpoint)
         for file_name, write in tested.files.items():
             write(experiment.file(file_name))
+        check_interrupt()  # the last moment before the commit point
         experiment.write_json("results_final.json", record.as_dict())
         shutil.rmtree(experiment.checkpoints, ignore_errors=True)  # only needed to resume
         experiment.set_status("completed")

@@ -4,13 +4,13 @@ confusion matrices. Each function takes plain data and an output path and writes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from balora.analysis.figures import at_least_span, figure, grid, legend_outside, no_offset, pyplot, save, wrap_for
 from balora.errors import UserError
+from balora.jsonl import read_jsonl
 from balora.metric_registry import metric as metric_info
 
 def performance_plot(table: pd.DataFrame, output: Path) -> Path:
@@ -77,7 +77,7 @@ def read_curves(experiment_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     path = Path(experiment_path) / "metrics.jsonl"
     if not path.exists():
         raise UserError(f"experiment {experiment_path}: no metrics.jsonl to plot")
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = read_jsonl(path)
     train = pd.DataFrame([r for r in records if r.get("type") == "train"])
     evals = pd.DataFrame([r for r in records if r.get("type") == "eval"])
     # A resumed run logs the redone steps again; the later record is the one that counts.

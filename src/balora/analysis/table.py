@@ -81,13 +81,12 @@ def _megabytes(value, digits: int) -> str:
 
 def peak_validation(run, name: str) -> float | None:
     """The best validation metric of any of the run's evaluations (every epoch, or every --eval_steps)."""
-    import json
+    from balora.jsonl import read_jsonl
 
     path = run.path / "metrics.jsonl"
     if not path.exists():
         return None
-    values = [record[name] for record in map(json.loads, path.read_text().splitlines())
-              if record.get("type") == "eval" and name in record]
+    values = [record[name] for record in read_jsonl(path) if record.get("type") == "eval" and name in record]
     return metric(name).best(values) if values else None
 
 

@@ -18,6 +18,7 @@ from balora.data.loading import (SPLITS, TaskData, read_csv_files, read_hub_spli
 from balora.data.registry import CSV_DATASET, JSONL_DATASET, DatasetSpec
 from balora.data.splits import CARVE_FRACTION, CARVE_SEED
 from balora.errors import UserError
+from balora.jsonl import parse_records, type_name
 
 # A validation split carved from train is scored every epoch (every --eval_steps); 10% of Alpaca is
 # 5,092 examples, hours a epoch on a CPU for a 100-example run. Without --max_validation_samples it is
@@ -29,11 +30,15 @@ def read_json_records(path: Path) -> pd.DataFrame:
     """A JSON list of records (Alpaca) or JSON Lines (one record a line)."""
     try:
         text = path.read_text()
-        if text.lstrip().startswith("["):
-            return pd.DataFrame(json.loads(text))
-        return pd.DataFrame([json.loads(line) for line in text.splitlines() if line.strip()])
+        if not text.lstrip().startswith("["):
+            return pd.DataFrame(parse_records(text, str(path)))
+        records = json.loads(text)
     except (OSError, ValueError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read {path}: {str(err).splitlines()[0]}") from None
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise UserError(f"{path}, record {number}: expected a JSON object {{...}}, got {type_name(record)}")
+    return pd.DataFrame(records)
 
 
 def read_files(spec: DatasetSpec, files: tuple[str | None, str | None, str | None]) -> dict:

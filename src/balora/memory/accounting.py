@@ -138,10 +138,16 @@ class PeakMemory:
 
     def report(self) -> dict:
         """``peak_bytes``: the GPU allocator's peak (model included), or on a CPU the peak above the baseline."""
+        if self.sampler is not None:
+            self.sampler.stop()
+        return self.so_far()
+
+    def so_far(self) -> dict:
+        """As report(), without stopping: the peak up to now (recorded with each checkpoint)."""
         if self.device == "cuda":
             peak = torch.cuda.max_memory_allocated()
         elif self.sampler is not None:
-            peak = self.sampler.stop() - self.baseline_bytes
+            peak = max(self.sampler.peak, anonymous_resident_bytes() or 0) - self.baseline_bytes
         else:
             import resource
 

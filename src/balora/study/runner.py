@@ -9,9 +9,8 @@ search last runs its remaining seeds.
 
 from __future__ import annotations
 
-import fcntl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from balora.config import TrainConfig
@@ -20,8 +19,9 @@ from balora.errors import TrainingFailure, UserError
 from balora.experiment_lock import ExperimentBusy, ExperimentLock
 from balora.methods import build_options
 from balora.record import ResultsRecord, read_results_record
-from balora.results import RESUME_INSENSITIVE, ExperimentDir, atomic_write_json, read_json
+from balora.results import RESUME_INSENSITIVE, ExperimentDir, read_json
 from balora.study.plan import Group, StudyPlan, select_learning_rate
+from balora.study.state import StudyState
 from balora.study.values import split_settings
 
 
@@ -34,43 +34,6 @@ class Outcome:
     results: ResultsRecord | None = None
     error: str | None = None
     ran_now: bool = False
-
-
-@dataclass
-class StudyState:
-    """``study.json``: every experiment's status and every group's learning-rate selection."""
-
-    path: Path
-    study_file: str
-    experiments: dict[str, dict] = field(default_factory=dict)
-    groups: dict[str, dict] = field(default_factory=dict)
-
-    changed: set[tuple[str, str]] = field(default_factory=set)  # (section, key) this process wrote
-
-    @classmethod
-    def load(cls, path: Path, study_file: str) -> StudyState:
-        """The state of earlier runs of the study, so that a partial rerun (--methods ...) keeps the rest."""
-        saved = read_json(path) if path.exists() else {}
-        return cls(path, study_file, saved.get("experiments", {}), saved.get("groups", {}))
-
-    def record(self, section: str, key: str, entry: dict) -> None:
-        getattr(self, section)[key] = entry
-        self.changed.add((section, key))
-        self.save()
-
-    def save(self) -> None:
-        """Merge this process's entries into the file as it is now: another study process on the
-        same results folder writes its own entries, and neither may drop the other's."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_name(".study.json.lock"), "a") as guard:
-            fcntl.flock(guard, fcntl.LOCK_EX)
-            on_disk = read_json(self.path) if self.path.exists() else {}
-            merged = {"experiments": on_disk.get("experiments", {}), "groups": on_disk.get("groups", {})}
-            for section, key in self.changed:
-                merged[section][key] = getattr(self, section)[key]
-            self.experiments, self.groups = merged["experiments"], merged["groups"]
-            atomic_write_json(self.path, {"study_file": self.study_file,
-                                          "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **merged})
 
 
 def validation_score(results: ResultsRecord | None) -> float | None:

@@ -13,7 +13,8 @@ from transformers.trainer_callback import ProgressCallback
 
 from balora.errors import TrainingFailure
 from balora.record_sections import ProcessPeak
-from balora.results import CHECKPOINT_COMPLETE_FILE
+from balora.results import CHECKPOINT_COMPLETE_FILE, atomic_write_text
+from balora.signals import interrupt_received
 
 
 class NonFiniteLoss(TrainingFailure):
@@ -146,8 +147,56 @@ class TrainingClock(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if state.is_world_process_zero and checkpoint.is_dir():
-            (checkpoint / self.FILE).write_text(json.dumps({"seconds": self.seconds(),
-                                                            "total_seconds": self.total_seconds()}))
+            atomic_write_text(checkpoint / self.FILE, json.dumps({"seconds": self.seconds(),
+                                                                  "total_seconds": self.total_seconds()}))
+
+
+class StopOnSignal(TrainerCallback):
+    """Ends training once Ctrl-C or SIGTERM arrived (balora.signals defers the signal while the
+    Trainer runs): the step in progress ends and is saved as a checkpoint for --resume, and the
+    interrupt is raised once that checkpoint is complete, so that the Trainer's end-of-training
+    clean-up (which deletes all but the best checkpoint) never runs. Callbacks listed before this
+    one have saved their part of the checkpoint by then."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        # At an epoch's last step the epoch's own evaluation and save follow: let them.
+        ends_epoch = (args.eval_strategy == "epoch" and state.epoch is not None
+                      and abs(state.epoch - round(state.epoch)) < 1e-6)
+        if interrupt_received() and not ends_epoch:
+            control.should_save = True
+
+    def on_save(self, args, state, control, **kwargs):
+        if interrupt_received():
+            raise KeyboardInterrupt
+
+
+class MemoryPeaks(TrainerCallback):
+    """Peak memory across interruptions: each checkpoint records the peaks so far, and a resumed
+    run reports the larger of those and its own (a resumed process alone may hold far less)."""
+
+    FILE = "balora_peak_memory.json"
+
+    def __init__(self, resume_checkpoint: str | None):
+        saved = Path(resume_checkpoint) / self.FILE if resume_checkpoint else None
+        self.earlier = json.loads(saved.read_text()) if saved is not None and saved.exists() else {}
+        self.tracker = None  # the PeakMemory of this process's training, once it started
+
+    def training_peak(self, report: dict) -> dict:
+        earlier = self.earlier.get("training")
+        if earlier and earlier.get("measure") == report["measure"] and earlier["peak_bytes"] > report["peak_bytes"]:
+            return {**report, "peak_bytes": earlier["peak_bytes"]}
+        return report
+
+    def process_peaks(self) -> ProcessPeak:
+        earlier = self.earlier.get("process", {})
+        return ProcessPeak(**{name: max(value, earlier.get(name) or 0.0)
+                              for name, value in peak_memory_mb().as_dict().items()})
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and checkpoint.is_dir() and self.tracker is not None:
+            atomic_write_text(checkpoint / self.FILE, json.dumps({"training": self.training_peak(self.tracker.so_far()),
+                                                                  "process": self.process_peaks().as_dict()}))
 
 
 class QuietProgress(ProgressCallback):
