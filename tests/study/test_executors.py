@@ -94,7 +94,7 @@ def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(tmp_path, ti
     path = write_study(tmp_path, tiny_model_dir, tiny_data_dir, epochs=3)
     results = tmp_path / "results"
     first = "sst2-p-lora-lr0.005-s1"
-    driver = subprocess.Popen(study_command(path, results, "--executor", "local", "--workers", "1"),
+    driver = subprocess.Popen(study_command(path, results, "--executor", "local", "--workers", "1", "--seeds", "1"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(lambda: checkpointed(results / first))

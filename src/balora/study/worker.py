@@ -85,10 +85,11 @@ def launch(job: dict, folder: Path, try_number: int, environment: dict[str, str]
         if cores and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, cores)
 
+    # A session of its own: Ctrl-C reaches the driver only, which then stops each worker once.
     with open(folder / f"{stem}.log", "ab") as log:
         process = subprocess.Popen(worker_command(job_path, outcome_path, processes), stdout=log,
                                    stderr=subprocess.STDOUT, env={**os.environ, **environment},
-                                   preexec_fn=prepare)
+                                   preexec_fn=prepare, start_new_session=True)
     return process, outcome_path
 
 
