@@ -1,7 +1,9 @@
 """A study in the user's tracker: with --report_to mlflow, one parent run for the study and a
-child run per experiment, in a local MLflow store."""
+child run per experiment, in a local MLflow store; with tensorboard, one HParams table."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -29,3 +31,24 @@ def test_a_study_is_one_mlflow_parent_run_with_a_child_per_experiment(tmp_path, 
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parents[0].info.run_id)}
     assert {"study.json", "experiments.json"} <= artifacts
     assert parents[0].info.status == "FINISHED"
+
+
+def test_a_tensorboard_study_gets_one_hparams_table_over_its_runs(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    from balora.study.tracking import hparams_table
+    from study.test_schedule import group, plan_of, record
+
+    plan = plan_of(tmp_path, group("a", learning_rates=(1e-3, 2e-3), seeds=(1,)))
+    for name, accuracy in (("a-lr0.001-s1", 0.6), ("a-lr0.002-s1", 0.7)):
+        (tmp_path / "results" / name).mkdir(parents=True)
+        (tmp_path / "results" / name / "results_final.json").write_text(
+            json.dumps(record(name, accuracy).as_dict()))
+    folder = hparams_table(plan)
+    runs = EventMultiplexer().AddRunsFromDirectory(str(folder))
+    runs.Reload()
+    assert sorted(runs.Runs()) == ["a-lr0.001-s1", "a-lr0.002-s1"]
+    content = runs.PluginRunToTagToContent("hparams")
+    assert set(content) == {"a-lr0.001-s1", "a-lr0.002-s1"}
+    assert runs.Scalars("a-lr0.002-s1", "validation/accuracy")[0].value == pytest.approx(0.7)

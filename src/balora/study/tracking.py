@@ -1,5 +1,9 @@
 """A study as one group in the user's tracker.
 
+TensorBoard: one HParams table over the study's runs (learning rate, seed, method, budget against
+the validation and test headline metrics), written to ``<results_dir>/tensorboard_hparams`` when
+the study ends; each experiment's own curves stay in its folder.
+
 MLflow: the study is a parent run and each experiment a child run (the Trainer's MLflow callback
 tags it ``mlflow.parentRunId`` from MLFLOW_TAGS, which workers inherit); the study's tables
 (study.json, and one row per experiment) are logged to the parent when the study ends. The
@@ -22,11 +26,39 @@ def trackers_of(plan) -> set[str]:
 
 @contextmanager
 def study_tracker(plan):
-    if "mlflow" not in trackers_of(plan):
-        yield
-        return
-    with mlflow_parent_run(plan):
-        yield
+    trackers = trackers_of(plan)
+    try:
+        if "mlflow" in trackers:
+            with mlflow_parent_run(plan):
+                yield
+        else:
+            yield
+    finally:
+        if "tensorboard" in trackers:
+            hparams_table(plan)
+
+
+def hparams_table(plan) -> Path:
+    """One TensorBoard HParams run per finished experiment of the study."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    from balora.study.experiment import finished_record
+
+    folder = Path(plan.results_dir) / "tensorboard_hparams"
+    for group in plan.groups:
+        for learning_rate in group.learning_rates:
+            for seed in group.seeds:
+                name = group.experiment_name(learning_rate, seed)
+                record = finished_record(plan.results_dir, name)
+                if record is None or record.status != "completed":
+                    continue
+                metric = record.headline_metric
+                with SummaryWriter(str(folder / name)) as writer:
+                    writer.add_hparams({"group": group.key, "method": group.method, "budget": group.budget or 0,
+                                        "learning_rate": learning_rate, "seed": seed},
+                                       {f"validation/{metric}": record.validation(), f"test/{metric}": record.test()},
+                                       run_name=".")
+    return folder
 
 
 @contextmanager
