@@ -86,6 +86,14 @@ def holder_pid(results: Path, name: str) -> int | None:
         return None
 
 
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
 def checkpointed(folder: Path) -> bool:
     return any((c / "balora_checkpoint_complete").exists() for c in (folder / "checkpoints").glob("checkpoint-*"))
 
@@ -122,7 +130,8 @@ def test_a_killed_driver_is_harmless_the_rerun_trains_what_remains_once(tmp_path
         done_before = wait_for(one_done_one_running)
         driver.kill()  # kill -9: its workers die with it
         driver.wait()
-        wait_for(lambda: not list(results.glob(".sst2-*.lock")), timeout=30)
+        workers = [holder_pid(results, lock.name[1:-len(".lock")]) for lock in results.glob(".sst2-*.lock")]
+        wait_for(lambda: not any(alive(pid) for pid in workers if pid), timeout=30)  # they died with the driver
     finally:
         driver.kill()
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200)
