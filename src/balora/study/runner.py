@@ -105,8 +105,10 @@ class _Driver:
                                            self.retry_failed)
                     self.where[task.name] = self.executor.submit(job, tries)
                     again = f" (try {tries})" if tries > 1 else ""
-                    self.say(f"[{self._done() + 1}/{scheduler.total}] {task.name}{again} ... "
-                             + ("" if self.where[task.name] == "here" else f"on {self.where[task.name]}"))
+                    if self.where[task.name] == "here":  # serial: the line it always printed
+                        self.say(f"[{self._done() + 1}/{scheduler.total}] {task.name}{again} ...")
+                    else:
+                        self.say(f"started {task.name}{again} on {self.where[task.name]}")
                 if not scheduler.running:
                     break  # nothing runs and nothing can start: the graph is stuck (cannot happen; never spin)
                 for outcome in self.executor.wait():
