@@ -22,6 +22,7 @@ py=${PYTHON:-python3}
 prepare() {
     rm -rf "$bundle" && mkdir -p "$bundle/data/sst2_dataset"
     $py - "$bundle" <<'PY'
+import json
 import sys
 from pathlib import Path
 
@@ -36,6 +37,11 @@ bundle = Path(sys.argv[1])
 source = resolve_model_path(DEFAULT_MODEL)
 model = AutoModel.from_pretrained(source, dtype=torch.float16)  # fp16 halves what is carried
 model.save_pretrained(bundle / "minilm")
+# The weights travel in fp16; the config says fp32, so that they load (dtype "auto") as the
+# original does and --precision decides the compute type, as for any other model.
+config = json.loads((bundle / "minilm/config.json").read_text())
+config.update({key: "float32" for key in ("dtype", "torch_dtype") if key in config} or {"dtype": "float32"})
+(bundle / "minilm/config.json").write_text(json.dumps(config, indent=2))
 AutoTokenizer.from_pretrained(source).save_pretrained(bundle / "minilm")
 data = Path("../shared/data/sst2_dataset")
 train = pd.read_csv(data / "sst2_train.csv")

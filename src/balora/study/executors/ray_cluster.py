@@ -49,8 +49,13 @@ class RayExecutor:
         ray = self.ray
         if not ray.is_initialized():
             options = self.init_options if self.address is None else {}  # a running cluster has its own
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                     **options)
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         **options)
+            except (ConnectionError, RuntimeError, ValueError, Exception) as err:  # Ray raises bare Exceptions
+                first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                raise UserError(f"--executor ray: Ray did not start or could not be reached "
+                                f"(--ray_address {self.address or 'none: a local Ray'}): {first_line}") from None
             self.started_here = True
         try:
             self.slots, self.threads, gpus = plan_resources(ray.cluster_resources(), self.workers,
