@@ -13,8 +13,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
-
 from balora.cli import main
 from balora.results import read_json
 from balora.study import plan_from_file

@@ -41,12 +41,14 @@ def check_gpus_per_experiment(value: float | None) -> None:
     if not math.isfinite(value) or value < 0:
         raise UserError(f"--gpus_per_experiment: must be 0 or more (got {value:g})")
     if 0 < value < 1 and abs(1 / value - round(1 / value)) > 1e-6:
-        raise UserError(f"--gpus_per_experiment: a fraction must divide one GPU evenly, e.g. 0.5 or 0.25 (got {value:g})")
+        raise UserError(f"--gpus_per_experiment: a fraction must divide one GPU evenly, e.g. 0.5 or 0.25 "
+                        f"(got {value:g})")
     if value > 1 and value != int(value):
         raise UserError(f"--gpus_per_experiment: above 1 it must be a whole number of GPUs (got {value:g})")
 
 
-def local_slots(workers: int | None, cores: list[int], gpus: list[str], gpus_per_experiment: float | None) -> list[Slot]:
+def local_slots(workers: int | None, cores: list[int], gpus: list[str],
+                gpus_per_experiment: float | None) -> list[Slot]:
     """The slots of this machine: ``workers`` of them (default: as many as the GPUs hold, or one
     on a CPU), each with its cores and GPUs. Asking for GPUs a machine lacks is a UserError."""
     check_gpus_per_experiment(gpus_per_experiment)

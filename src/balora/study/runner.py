@@ -66,7 +66,6 @@ class StudyState:
                                           "updated": time.strftime("%Y-%m-%dT%H:%M:%S"), **merged})
 
 
-
 def finished_results(plan: StudyPlan, name: str):
     return finished_record(plan.results_dir, name)
 

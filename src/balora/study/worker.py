@@ -22,7 +22,9 @@ from balora.results import atomic_write_json, read_json
 def placement(threads: int | None = None) -> dict:
     """Where this process runs, as study.json records it."""
     torch = sys.modules.get("torch")
-    threads = torch.get_num_threads() if torch is not None else threads or int(os.environ.get("OMP_NUM_THREADS", 0)) or None
+    if torch is not None:
+        threads = torch.get_num_threads()
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS", 0)) or None
     gpus = os.environ.get("CUDA_VISIBLE_DEVICES")
     return {"host": socket.gethostname(), "gpus": gpus.split(",") if gpus else [], "threads": threads}
 
