@@ -47,6 +47,13 @@ class RayExecutor:
 
     def open(self) -> None:
         ray = self.ray
+        if self.address is None and not ray.is_initialized():
+            # The local Ray balora would start has this machine's resources: refuse before starting it.
+            from balora.study.executors.local import usable_cores, visible_gpus
+
+            plan_resources({"CPU": self.init_options.get("num_cpus", len(usable_cores())),
+                            "GPU": self.init_options.get("num_gpus", len(visible_gpus()))},
+                           self.workers, self.gpus_per_experiment)
         if not ray.is_initialized():
             options = self.init_options if self.address is None else {}  # a running cluster has its own
             try:
