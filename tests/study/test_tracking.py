@@ -15,6 +15,7 @@ def test_a_study_is_one_mlflow_parent_run_with_a_child_per_experiment(tmp_path, 
                                                                       tiny_data_dir):
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.chdir(tmp_path)  # a sqlite store keeps artifacts in ./mlruns
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     monkeypatch.delenv("MLFLOW_TAGS", raising=False)
     path = write_study(tmp_path, tiny_model_dir, tiny_data_dir)
