@@ -87,3 +87,17 @@ def tiny_decoder_dir(request, tmp_path_factory) -> str:
     from tiny_decoders import save_tiny_decoder
 
     return save_tiny_decoder(tmp_path_factory.mktemp(f"tiny_{request.param}"), request.param)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked cuda need a GPU: skipped, with the reason, on a machine without one."""
+    if not any(item.get_closest_marker("cuda") for item in items):
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (scripts/gpu_check.sh runs these on a GPU machine)")
+    for item in items:
+        if item.get_closest_marker("cuda"):
+            item.add_marker(skip)

@@ -205,11 +205,12 @@ def test_a_command_group_alone_prints_its_own_help(capsys):
 
 def test_a_help_text_continued_on_the_next_docstring_line_is_shown_whole():
     from balora.cli import docstring_params
-    from balora.commands import study
+    from balora.commands import count
 
-    helps = docstring_params(study)
-    assert helps["datasets"].endswith("a phase that names its own datasets runs only those of them that are chosen.")
-    assert helps["seeds"] == "Use these seeds (instead of the file's)."
+    # (`balora study`'s flags, the example here before, are now fields of balora.study.flags.StudyFlags)
+    helps = docstring_params(count)
+    assert helps["model_name_or_path"].endswith("SmolLM2-135M-Instruct for prompt / response data).")
+    assert helps["num_labels"] == "Classes of the task head, overriding --dataset (needed for `csv`)."
 
 
 def test_a_refused_command_prints_one_line_only(tmp_path):

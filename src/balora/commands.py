@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from balora.config import TrainConfig
 from balora.flags import accepted_flags
+from balora.study.flags import StudyFlags
 
 
 def train(config: TrainConfig, **method_options) -> None:
@@ -159,53 +160,26 @@ def download(dataset: str, data_dir: str = "data") -> None:
         print(f"wrote {path}")
 
 
-def study(study_file: str, /, dry_run: bool = False, retry_failed: bool = False, phases: list[str] | None = None,
-          methods: list[str] | None = None, datasets: list[str] | None = None, seeds: list[int] | None = None,
-          results_dir: str | None = None, data_dir: str | None = None, model_name_or_path: str | None = None,
-          train_samples: int | None = None, epochs: int | None = None, max_test_samples: int | None = None,
-          report_to: str | None = None, eval_steps: int | None = None,
-          max_trainable_parameters: int | None = None) -> None:
+def study(study_file: str, /, flags: StudyFlags) -> None:
     """Run a whole study file: every phase, dataset, budget, method, learning rate and seed.
 
-    Experiments run one after another through `balora train`'s code path, named deterministically
-    (<dataset>-<phase>-<label>[-b<budget>][-k<shots>]-lr<lr>-s<seed>). Finished ones are read back, an
-    interrupted one resumes, so rerunning the same command continues a stopped study. A failure is
-    recorded in <results_dir>/study.json and the rest goes on (exit code 1 at the end). A method
-    with a learning-rate grid runs every rate at the first seed, keeps the best on validation and
-    runs the other seeds at it. The whole file is checked before anything trains.
+    Experiments are named deterministically (<dataset>-<phase>-<label>[-b<budget>][-k<shots>]-lr<lr>-s<seed>)
+    and run through `balora train`'s code path: one after another in this process (--executor serial,
+    the default), or spread over worker processes (local), a Ray cluster (ray) or SLURM jobs (slurm).
+    Finished ones are read back, an interrupted one resumes, so rerunning the same command continues a
+    stopped study. A failure is recorded in <results_dir>/study.json and the rest goes on (exit code 1 at
+    the end). A method with a learning-rate grid runs every rate at the first seed, keeps the best on
+    validation and runs the other seeds at it. The whole file is checked before anything trains.
 
     Args:
         study_file: The study file (YAML; see configs/ and docs/guide.md).
-        dry_run: List the experiments and their parameter counts; train nothing.
-        retry_failed: Run experiments that failed earlier again (by default they are skipped).
-        phases: Run only these phases.
-        methods: Run only these method labels.
-        datasets: Run these datasets instead of the file's (also ones it does not name); a phase that names
-            its own datasets runs only those of them that are chosen.
-        seeds: Use these seeds (instead of the file's).
-        results_dir: Folder of the study's experiments (default: the file's, else results/<name>).
-        data_dir: Data folder for every experiment (as --data_dir of `balora train`).
-        model_name_or_path: Model for every experiment (e.g. roberta-base at the original scale).
-        train_samples: Examples per class for every experiment (a smaller study; k-shot phases included).
-        epochs: Epochs for every experiment.
-        max_test_samples: Test examples per experiment at most.
-        report_to: Tracker every experiment logs to: none, tensorboard or mlflow.
-        eval_steps: Evaluate every N optimizer steps in every experiment (instead of the file's).
-        max_trainable_parameters: Cap on every configuration's trainable parameters (instead of the file's).
     """
     from balora.study import print_plan, run_study_command
-    from balora.study.plan import StudyOptions
 
-    overrides = {name: value for name, value in (
-        ("data_dir", data_dir), ("model_name_or_path", model_name_or_path), ("train_samples", train_samples),
-        ("epochs", epochs), ("max_test_samples", max_test_samples), ("report_to", report_to),
-        ("eval_steps", eval_steps), ("max_trainable_parameters", max_trainable_parameters)) if value is not None}
-    options = StudyOptions(phases=phases, methods=methods, datasets=datasets, seeds=seeds, overrides=overrides,
-                           results_dir=results_dir)
-    if dry_run:
-        print_plan(study_file, options)
+    if flags.dry_run:
+        print_plan(study_file, flags.plan_options())
     else:
-        run_study_command(study_file, options, retry_failed)
+        run_study_command(study_file, flags)
 
 
 def compare(experiment_names: list[str] | None = None, study: str | None = None, output_dir: str = "analysis",

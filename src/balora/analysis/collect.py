@@ -95,8 +95,8 @@ def groups_from_names(results_dir: str | Path, names: list[str]) -> list[RunGrou
 
 def groups_from_study(plan) -> tuple[list[RunGroup], list[str]]:
     """The study's groups at their selected learning rate, and what is missing."""
-    from balora.study.plan import select_learning_rate
-    from balora.study.runner import finished_results, validation_score
+    from balora.study.runner import finished_results
+    from balora.study.selection import select_learning_rate, validation_score
 
     groups, missing = [], []
     for group in plan.groups:

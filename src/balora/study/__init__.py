@@ -1,4 +1,4 @@
-"""`balora study`: a study file -> checked plan -> experiments run one after another."""
+"""`balora study`: a study file -> checked plan -> experiments scheduled and placed by an executor."""
 
 from __future__ import annotations
 
@@ -50,15 +50,23 @@ def print_plan(path: str, options: StudyOptions) -> None:
     check_trainable_cap(plan)
 
 
-def run_study_command(path: str, options: StudyOptions, retry_failed: bool) -> None:
+def run_study_command(path: str, flags) -> None:
+    """``flags``: balora.study.flags.StudyFlags."""
+    from balora.study.executors import make_executor
     from balora.study.runner import run_study
+    from balora.study.tracking import study_tracker
 
-    plan = plan_from_file(path, options)
+    plan = plan_from_file(path, flags.plan_options())
     check_trainable_cap(plan)
+    executor = make_executor(flags.executor, plan.results_dir, flags.workers, flags.gpus_per_experiment,
+                             flags.ray_address, flags.slurm())
     print(f"Study {plan.study.name}: {len(plan.groups)} configurations, up to {plan.experiment_count} experiments, "
-          f"results in {plan.results_dir}", flush=True)
+          f"results in {plan.results_dir}" + ("" if flags.executor == "serial" else f", executor {flags.executor}"),
+          flush=True)
     try:
-        outcomes = run_study(plan, retry_failed, print_line=lambda line: print(line, flush=True))
+        with study_tracker(plan):
+            outcomes = run_study(plan, flags.retry_failed, print_line=lambda line: print(line, flush=True),
+                                 executor=executor, max_retries=flags.max_retries)
     except KeyboardInterrupt:
         print("interrupted: finished experiments are kept; run the same command again to resume", file=sys.stderr)
         raise SystemExit(130) from None

@@ -17,6 +17,7 @@ from typing import Any
 from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
 from balora.methods import METHODS, all_option_classes, build_options, learning_rate_of
+from balora.study.selection import select_learning_rate  # noqa: F401 (its home before)
 from balora.study.budgets import ParameterCounter, budget_settings, resolve_budget
 from balora.study.data_check import DataChecker
 from balora.study.group_context import GroupSpot, PlanContext
@@ -77,12 +78,6 @@ def check_trainable_cap(plan: StudyPlan) -> None:
         raise UserError(f"{plan.study.source.path} line {first.line}: {first.key}: "
                         f"{cap_line(ParameterCounts(**first.counts), first.settings['max_trainable_parameters'])} "
                         f"(max_trainable_parameters){more}; nothing was trained")
-
-
-def select_learning_rate(validation: dict[float, float | None]) -> float | None:
-    """The learning rate with the best validation metric; ties go to the earlier one in the grid."""
-    finished = [(score, -i, lr) for i, (lr, score) in enumerate(validation.items()) if score is not None]
-    return max(finished)[2] if finished else None
 
 
 @dataclass

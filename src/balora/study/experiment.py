@@ -1,0 +1,110 @@
+"""One experiment of a study, wherever it runs: in the driver's process, a worker process on
+this machine, a Ray task or a SLURM job. It is described by an `ExperimentJob` (plain values, so
+it travels as JSON or a pickle) and run through `balora train`'s own code path, under the
+experiment's lock: a finished experiment is read back, an interrupted or killed one resumes from
+its last checkpoint, a failure is reported while the rest of the study goes on."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from balora.config import TrainConfig
+from balora.console import Console
+from balora.errors import TrainingFailure, UserError
+from balora.experiment_lock import ExperimentBusy, ExperimentLock
+from balora.methods import build_options
+from balora.record import ResultsRecord, read_results_record
+from balora.results import RESUME_INSENSITIVE, ExperimentDir, read_json
+from balora.study.values import split_settings
+
+
+@dataclass(frozen=True)
+class ExperimentJob:
+    results_dir: str
+    name: str
+    settings: dict[str, Any]  # flat `balora train` settings, without learning_rate and seed
+    learning_rate: float
+    seed: int
+    retry_failed: bool = False
+
+    @classmethod
+    def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool) -> ExperimentJob:
+        return cls(results_dir, group.experiment_name(learning_rate, seed), dict(group.settings), learning_rate,
+                   seed, retry_failed)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Outcome:
+    """What one experiment of the study came to."""
+
+    name: str
+    status: str  # completed | failed | skipped (failed earlier; rerun with --retry_failed) | busy (another process)
+    results: ResultsRecord | None = None
+    error: str | None = None
+    ran_now: bool = False
+    placement: dict[str, Any] = field(default_factory=dict)  # host, gpus or threads, seconds, as the worker saw it
+
+
+def finished_record(results_dir: str, name: str) -> ResultsRecord | None:
+    path = Path(results_dir) / name / "results_final.json"
+    return read_results_record(path) if path.exists() else None
+
+
+def check_same_settings(name: str, saved: dict, wanted: dict) -> None:
+    changed = sorted(k for k in wanted if k not in RESUME_INSENSITIVE and k in saved and saved[k] != wanted[k])
+    if changed:
+        raise UserError(f"experiment {name} exists with other settings ({', '.join(changed)}); "
+                        "use another results_dir for a changed study")
+
+
+def run_experiment(job: ExperimentJob) -> Outcome:
+    """Run (or read back, or resume) one experiment under its lock; under torchrun only the main
+    process takes the lock (`balora train`'s code path does the same)."""
+    from balora.processes import is_main_process
+
+    if not is_main_process():
+        return _run_locked(job)
+    lock = ExperimentLock(job.results_dir, job.name)
+    try:
+        lock.acquire()
+    except ExperimentBusy as err:
+        return Outcome(job.name, "busy", error=str(err))
+    except UserError as err:
+        return Outcome(job.name, "failed", error=str(err), ran_now=True)
+    try:
+        return _run_locked(job)
+    finally:
+        lock.release()
+
+
+def _run_locked(job: ExperimentJob) -> Outcome:
+    from balora.train import resolved_settings, train, with_resolved_defaults
+
+    name = job.name
+    train_kwargs, method_kwargs = split_settings(job.settings)
+    experiment = ExperimentDir(job.results_dir, name)
+    status = experiment.status()
+    try:
+        config = TrainConfig(experiment_name=name, results_dir=job.results_dir, learning_rate=job.learning_rate,
+                             seed=job.seed, resume=status in ("running", "interrupted"),
+                             overwrite=status == "failed" and job.retry_failed, **train_kwargs)
+        options = build_options(**method_kwargs)
+        if status is not None and experiment.file("config.json").exists():
+            check_same_settings(name, read_json(experiment.file("config.json")),
+                                resolved_settings(with_resolved_defaults(config), options))
+        if status == "completed":
+            return Outcome(name, "completed", read_results_record(experiment.file("results_final.json")))
+        if status == "failed" and not job.retry_failed:
+            error = experiment.status_record().get("error")
+            return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
+        return Outcome(name, "completed", train(config, options, Console(quiet=True)), ran_now=True)
+    except (UserError, TrainingFailure) as err:
+        return Outcome(name, "failed", error=str(err), ran_now=True)
+    except Exception as err:  # a bug in one experiment must not cost the rest of the study
+        return Outcome(name, "failed", error=f"{type(err).__name__}: {err}", ran_now=True)
