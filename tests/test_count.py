@@ -71,3 +71,12 @@ def test_all_linear_targets_every_linear_layer_but_the_head(tiny_model_dir):
     # each); plus the pooler (32x32). The classifier is the head, trained whole and not adapted.
     assert counted["parameters"]["adapter"] == 2 * (4 * 64 + 2 * 96) + 64
     assert counted["parameters"]["head"] == 66
+
+
+def test_count_shows_spectrum_ranks_per_module_on_every_linear_layer(tiny_model_dir, capsys):
+    # Counting reads no data: the pattern is at equal importance, the total exact (uniform r=8 on all 13 matrices).
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--peft_method", "ba_lora",
+                 "--ba_lora_importance", "spectrum", "--lora_target_modules", "all-linear"]) == 0
+    out = capsys.readouterr().out
+    assert "Layer 0: ranks [8, 8, 8, 8, 8, 8]" in out and "Layer 1: ranks [8, 8, 8, 8, 8, 8]" in out
+    assert f"Adapter parameters:   {8 * 960:>12,}" in out
