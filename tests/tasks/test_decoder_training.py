@@ -28,6 +28,8 @@ METHODS = {
     "empirical": {"rank_strategy": "empirical"},
     "custom": {"rank_strategy": "custom"},
     "plateau_lora": {},
+    "eva": {"eva_samples": 16},  # these two initialise from data too; configs/ba_lora_v2.yaml runs them on alpaca
+    "lora_ga": {"lora_ga_gradient_samples": 16},
 }
 
 
