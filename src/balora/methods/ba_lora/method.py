@@ -75,10 +75,10 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         gc.collect()  # the batches' graphs are gone; cycles among what they held go before training's peak is measured
         modules = dict(model.named_modules())
         scores = importance_scores(gradient_pass.gradients, modules, options.ba_lora_importance)
-        spectrum = spectra(gradient_pass.gradients, options.max_rank) if options.ba_lora_importance == "spectrum" else None
         if not math.isfinite(gradient_pass.mean_loss) or not all(map(math.isfinite, scores.values())):
             raise NonFiniteLoss(f"non-finite training loss ({gradient_pass.mean_loss}) or gradients in the importance "
                                 "pass (phase 1) of method ba_lora, before any training: check the model and data")
+        spectrum = spectra(gradient_pass.gradients, options.max_rank) if options.ba_lora_importance == "spectrum" else None
         seconds["importance_seconds"] = time.perf_counter() - started
         say(f"Measured {len(scores)} target matrices on {len(samples):,} gradient samples; "
             f"average loss {gradient_pass.mean_loss:.4f} ({options.ba_lora_importance})")
