@@ -150,3 +150,21 @@ def test_top_singular_values_exact_and_randomized_agree_on_a_gradient_like_spect
     assert exact == pytest.approx(sigma[:12].tolist(), rel=1e-9)
     assert randomized == pytest.approx(exact, rel=1e-4)
     assert len(top_singular_values(grad[:5], 12)) == 5  # no more values than the matrix has
+
+
+def test_nothing_of_the_pass_outlives_it():
+    """Training's memory is measured from its start: the pass must leave no hook, graph or activation behind."""
+    import gc
+    import weakref
+
+    model = tiny_bert()
+    seen = []  # weak references to every activation a target layer received during the pass
+    spy = dict(model.named_modules())[TARGETS[0]].register_forward_hook(
+        lambda module, inputs, output: seen.extend([weakref.ref(inputs[0]), weakref.ref(output)]))
+    batches = (batch for batch in random_batches([4, 4]))  # consumed by the pass alone, as device_batches are
+    result = accumulate_gradients(model, TARGETS, batches, 8)
+    spy.remove()
+    gc.collect()
+    assert len(seen) == 4 and all(ref() is None for ref in seen)
+    assert not any(m._forward_hooks or m._backward_hooks for m in model.modules())
+    assert all(g.grad_fn is None and not g.requires_grad for g in result.gradients.values())
