@@ -1,5 +1,7 @@
 """`balora count` agrees with what training reports, for every method."""
 
+import re
+
 import pytest
 
 from balora.cli import main
@@ -151,3 +153,16 @@ def test_a_refused_rank_leaves_an_overwritten_experiment_as_it_was(tmp_path, tin
     with pytest.raises(ConfigError, match="--lora_r: rank 64 is above 32"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, overwrite=True, method_settings={"lora_r": 64})
     assert (tmp_path / "tiny" / "results_final.json").read_text() == before
+
+
+def test_count_shows_spectrum_ranks_per_module_on_every_linear_layer(tiny_model_dir, capsys):
+    # Counting reads no data: the pattern is at equal importance, the total exact (uniform r=8 on all 13 matrices).
+    assert main(["count", "--model_name_or_path", tiny_model_dir, "--peft_method", "ba_lora",
+                 "--ba_lora_importance", "spectrum", "--lora_target_modules", "all-linear"]) == 0
+    out = capsys.readouterr().out
+    layers = re.findall(r"Layer (\d): ranks \[(.*)\]", out)
+    assert [layer for layer, _ in layers] == ["0", "1"]
+    for _, ranks in layers:  # six named modules a layer, each at rank 8
+        entries = ranks.split(", ")
+        assert len(entries) == 6 and all(entry.endswith(" 8") and " " in entry for entry in entries), ranks
+    assert f"Adapter parameters:   {8 * 960:>12,}" in out

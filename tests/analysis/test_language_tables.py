@@ -25,7 +25,7 @@ def test_perplexity_and_rouge_columns(tmp_path):
 
 def record(metric: str, value: float) -> ResultsRecord:
     return ResultsRecord(experiment_name="x", method="lora", dataset="alpaca", seed=42, headline_metric=metric,
-                         metrics={"validation": {metric: value}, "test": {}}, parameters={}, config={})
+                         metrics={"validation": {metric: value}, "test": {}}, parameters=None, config={})
 
 
 def test_lower_perplexity_is_the_better_validation_score(tmp_path):

@@ -19,7 +19,8 @@ from method_level import context, tiny_classifier, tiny_dataset
 CHANGES = {
     "freeze_layers": ({}, 1), "lora_r": ({}, 4), "lora_alpha": ({}, 8), "lora_dropout": ({}, 0.0),
     "lora_target_modules": ({}, ["query"]), "use_rslora": ({}, True), "param_budget": ({}, 1100),
-    "ba_lora_base_rank": ({}, 4), "ba_lora_gradient_samples": ({}, 8), "ba_lora_importance": ({}, "grad_norm"),
+    "ba_lora_base_rank": ({}, 4), "ba_lora_gradient_samples": ({}, 8), "ba_lora_gradient_batch_size": ({}, 2),
+    "ba_lora_importance": ({}, "grad_norm"),
     "ba_lora_min_rank": ({"param_budget": 1100}, 0), "ba_lora_max_rank": ({"param_budget": 3000}, 9),
     "ba_lora_use_warmstart": ({}, True), "ba_lora_warmstart_basis": ({"ba_lora_use_warmstart": True}, "gradient"),
     "ba_lora_use_uniform_ranks": ({"param_budget": 3000}, True),

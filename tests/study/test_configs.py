@@ -83,3 +83,20 @@ def test_comparators_study_matches_every_method_to_the_budget_of_lora_r8():
             assert adapter == 7 * 12 * 768 + 12 * 384
         else:
             assert adapter == group.budget
+
+
+def test_ba_lora_v2_study_is_lora_r8_on_every_linear_layer_for_every_method():
+    plan = plan_study(parse_study(next(p for p in CONFIGS if p.name == "ba_lora_v2.yaml")),
+                      StudyOptions(datasets=["sst2", "ag_news"]))  # alpaca's SmolLM2: tests/study/test_decoder_configs.py
+    minilm_r8 = 8 * (6 * (4 * 768 + 2 * 1920) + 768)  # q, k, v, o; intermediate, output; the pooler
+    assert {g.method for g in plan.groups} == {"lora", "ba_lora", "adalora", "eva", "lora_ga"}
+    assert {(g.dataset, g.label) for g in plan.groups if g.method == "ba_lora"} == {
+        (d, label) for d in ("sst2", "ag_news") for label in ("ba_lora_sensitivity", "ba_lora_spectrum")}
+    for group in plan.groups:
+        assert group.budget == minilm_r8 and group.seeds == (42, 43, 44) and len(group.learning_rates) >= 4
+        assert group.settings["lora_target_modules"] == ["all-linear"]
+        adapter = group.counts["adapter"]
+        if group.method == "adalora":  # rank granularity r(m+n+1): within 1% of the budget
+            assert abs(adapter - group.budget) <= 0.01 * group.budget
+        else:  # EVA counts at its uniform start here; it moves ranks between the two shapes as it runs
+            assert adapter == group.budget, group.key

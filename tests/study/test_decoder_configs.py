@@ -35,3 +35,16 @@ def test_imdb_decoder_study_counts_on_smollm2():
     assert counts["lora_all_linear"]["adapter"] == counts["ba_lora"]["adapter"]
     assert counts["partial"]["trainable"] > 5 * counts["lora_all_linear"]["trainable"]  # 10 of 30 layers + head
     assert counts["lora_all_linear"]["head"] == 576 * 2  # the score head, no bias
+
+
+def test_ba_lora_v2_alpaca_phase_is_lora_r8_on_every_linear_layer_of_smollm2():
+    plan = plan_study(parse_study(CONFIGS / "ba_lora_v2.yaml"), StudyOptions(datasets=["alpaca"]))
+    # per layer: q, o 576+576; k, v 576+192 (3 KV heads); gate, up 576+1536; down 1536+576
+    smollm2_r8 = 8 * 30 * (2 * 1152 + 2 * 768 + 3 * 2112)
+    assert len(plan.groups) == 6
+    for group in plan.groups:
+        assert group.budget == smollm2_r8 and group.counts["head"] == 0
+        if group.method == "adalora":
+            assert abs(group.counts["adapter"] - smollm2_r8) <= 0.01 * smollm2_r8
+        else:
+            assert group.counts["adapter"] == smollm2_r8, group.key

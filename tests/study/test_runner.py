@@ -168,7 +168,7 @@ def test_a_searched_perplexity_is_recorded_as_measured_with_its_direction():
 
     def run(perplexity):
         return ResultsRecord(experiment_name="x", method="lora", dataset="alpaca", seed=1, headline_metric="perplexity",
-                             metrics={"validation": {"perplexity": perplexity}, "test": {}}, parameters={}, config={})
+                             metrics={"validation": {"perplexity": perplexity}, "test": {}}, parameters=None, config={})
 
     entry = search_record({1e-3: run(7.5), 2e-3: run(6.9), 4e-3: None}, selected=2e-3)
     assert entry == {"metric": "perplexity", "higher_is_better": False,

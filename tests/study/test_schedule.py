@@ -24,7 +24,7 @@ def group(key: str, learning_rates=(1e-3,), seeds=(1, 2)) -> Group:
 def record(name: str, accuracy: float) -> ResultsRecord:
     return ResultsRecord(experiment_name=name, method="lora", dataset="sst2", seed=1, headline_metric="accuracy",
                          metrics={"validation": {"accuracy": accuracy}, "test": {"accuracy": accuracy}},
-                         parameters={}, config={})
+                         parameters=None, config={})
 
 
 class FakeExecutor:

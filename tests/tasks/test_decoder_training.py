@@ -20,6 +20,9 @@ METHODS = {
     "lora": {},
     "lora_all_linear": {"lora_target_modules": ["all-linear"]},
     "ba_lora": {},
+    "ba_lora_spectrum_all_linear": {"lora_target_modules": ["all-linear"], "ba_lora_importance": "spectrum",
+                                    "ba_lora_use_warmstart": True, "ba_lora_warmstart_basis": "gradient",
+                                    "ba_lora_gradient_batch_size": 5},
     "adalora": {"adalora_init_r": 4, "adalora_target_r": 2},
     "linear_decay": {"rank_strategy": "linear_decay"},
     "attention_heavy": {"rank_strategy": "attention_heavy"},
@@ -36,6 +39,8 @@ METHODS = {
 def method_of(label: str) -> str:
     if label in ("linear_decay", "attention_heavy", "empirical", "custom"):
         return "layerwise"
+    if label.startswith("ba_lora"):
+        return "ba_lora"
     return "lora" if label == "lora_all_linear" else label
 
 

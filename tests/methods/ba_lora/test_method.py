@@ -106,3 +106,26 @@ def test_resume_reuses_the_saved_allocation_and_reports_the_phases_that_ran_befo
         assert results.timing.phase(phase) == saved["phase_seconds"][phase] > 0
     assert results.method_summary["warm_start"] == saved["warm_start"]
     assert saved["warm_start"]["requested"] and saved["warm_start"]["fallback_reason"] != "not requested"
+
+
+def test_spectrum_allocates_by_the_recorded_singular_values_and_spends_the_budget(tmp_path, tiny_data_dir,
+                                                                                 tiny_model_dir):
+    from balora.spectral_allocation import allocate_by_gains, gains_from_singular_values
+
+    results = ba_lora(tmp_path, tiny_data_dir, tiny_model_dir, param_budget=1100, ba_lora_importance="spectrum",
+                      ba_lora_use_warmstart=True, ba_lora_warmstart_basis="gradient", ba_lora_gradient_batch_size=7)
+    folder = tmp_path / "tiny"
+    importance = json.loads((folder / "importance.json").read_text())
+    allocation = json.loads((folder / "rank_allocation.json").read_text())
+    assert importance["gradient_batch_size"] == 7 and allocation["importance_measure"] == "spectrum"
+    spectra = importance["singular_values"]
+    low, high = allocation["min_rank"], allocation["max_rank"]
+    assert (low, high) == (4, 32) and set(spectra) == set(allocation["modules"])
+    assert all(len(values) == 32 for values in spectra.values())  # 32 x 32 matrices: every singular value
+    for name, values in spectra.items():  # ||G||_F^2 is the module's score: its spectrum's whole energy
+        assert importance["scores"][name] == pytest.approx(sum(v * v for v in values), rel=1e-6)
+    shapes = {name: tuple(entry["shape"]) for name, entry in allocation["modules"].items()}
+    gains = {name: gains_from_singular_values(values, high) for name, values in spectra.items()}
+    expected = allocate_by_gains(shapes, gains, 1100, low, high)
+    assert results["method_summary"]["rank_pattern"] == expected.ranks
+    assert results["parameters"]["adapter"] == allocation["allocated"] == expected.allocated == 1088

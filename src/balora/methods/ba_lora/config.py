@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from balora.config import require_positive, setting
 from balora.errors import ConfigError
 # The measures of balora.methods.ba_lora.importance, named here so that flags parse without torch.
-IMPORTANCE_MEASURES = ("sensitivity", "grad_norm", "nuclear")
+IMPORTANCE_MEASURES = ("sensitivity", "grad_norm", "nuclear", "spectrum")
 WARMSTART_BASES = ("random", "gradient")
 
 
@@ -19,8 +19,15 @@ class BaLoraOptions:
     ba_lora_gradient_samples: int = setting(
         1000, "Training examples whose loss gradients measure importance (capped at the training set size)."
     )
+    ba_lora_gradient_batch_size: int | None = setting(
+        None, "Examples per forward/backward of the importance pass (default: --batch_size); G is summed over "
+        "them, so a smaller one changes the pass's memory, not its result."
+    )
     ba_lora_importance: str = setting(
-        "sensitivity", "Importance per module: sensitivity = mean |W*G|, grad_norm = ||G||_F, nuclear = ||G||_*."
+        "sensitivity", "Importance per module: sensitivity = mean |W*G|, grad_norm = ||G||_F, nuclear = ||G||_*, "
+        "ranks in proportion; spectrum: rank r+1 is worth sigma_{r+1}(G)^2 at a cost of in+out parameters, and the "
+        "ranks that capture the most of every G within the budget are chosen (pairs with --ba_lora_warmstart_basis "
+        "gradient)."
     )
     ba_lora_min_rank: int | None = setting(
         None, "Smallest rank a module may get (default: half the base rank, at least 1; 0 lets a module go unadapted)."
@@ -37,6 +44,7 @@ class BaLoraOptions:
     def __post_init__(self) -> None:
         require_positive("ba_lora_base_rank", self.ba_lora_base_rank)
         require_positive("ba_lora_gradient_samples", self.ba_lora_gradient_samples)
+        require_positive("ba_lora_gradient_batch_size", self.ba_lora_gradient_batch_size, allow_none=True)
         if self.ba_lora_importance not in IMPORTANCE_MEASURES:
             raise ConfigError("ba_lora_importance", f"must be one of {', '.join(IMPORTANCE_MEASURES)} "
                               f"(got {self.ba_lora_importance!r})")

@@ -9,6 +9,7 @@ itself (the sensitivity score, the warm start's step size) gets it de-quantised 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from torch import nn
 
 from balora.modeling import linear_shape
 from balora.quantization import full_precision_weight
+
+IGNORE_INDEX = -100  # label of a token without loss: the ignore_index of the models' own cross-entropy
 
 
 @dataclass
@@ -46,6 +49,13 @@ def shard(indices: list[int]) -> list[int]:
     return indices[rank::world]
 
 
+def loss_terms(batch: dict) -> int:
+    """How many terms the model's loss averages over: examples (a label each), or for a causal LM the
+    tokens that carry loss (the model predicts token t + 1 at t, so the first label never counts)."""
+    labels = batch["labels"]
+    return labels.shape[0] if labels.dim() == 1 else int((labels[:, 1:] != IGNORE_INDEX).sum())
+
+
 def accumulate_gradients(
     model: nn.Module,
     module_names: Iterable[str],
@@ -53,10 +63,12 @@ def accumulate_gradients(
     num_examples: int,
     dtype: torch.dtype = torch.float32,
 ) -> GradientPass:
-    """Sum delta^T x over ``batches``, each loss weighted so the result is the gradient of the mean.
+    """Sum delta^T x over ``batches``: G is the gradient of the mean loss over every term of every batch.
 
-    ``num_examples`` is the count over all processes; with a process group the per-process sums
-    are all-reduced, so every process ends with the same G.
+    Each batch's loss is weighted by its terms and the sum divided by all terms at the end, so G does
+    not depend on how the examples are cut into (micro-)batches, up to rounding: the pass can run in
+    batches as small as memory needs. ``num_examples`` is the count over all processes, for the
+    record; with a process group the per-process sums are all-reduced, so every process ends with the same G.
     """
     modules = dict(model.named_modules())
     gradients, handles = {}, []
@@ -72,21 +84,28 @@ def accumulate_gradients(
     was_training = model.training
     model.eval()  # no dropout: importance should not depend on which units a mask dropped
     loss_sum = torch.zeros((), dtype=torch.float64)
+    terms = torch.zeros((), dtype=torch.float64)
     try:
         with torch.enable_grad():
             for batch in batches:
-                size = batch["labels"].shape[0]
-                loss = model(**batch).loss
-                (loss * (size / num_examples)).backward()
-                loss_sum += loss.detach().double().cpu() * size
+                count = loss_terms(batch)
+                if count == 0:  # every response token cut off: a loss of 0 / 0 would poison G
+                    continue
+                loss = model(**batch).loss * count
+                loss.backward()  # frees the batch's graph, and with it the activations the hooks kept
+                loss_sum += loss.detach().double().cpu()
+                terms += count
+                del loss, batch
     finally:
         for handle in handles:
             handle.remove()
         for param, flag in requires_grad.items():
             param.requires_grad_(flag)
         model.train(was_training)
-    _all_reduce([*gradients.values(), loss_sum])
-    return GradientPass(gradients, float(loss_sum) / num_examples, num_examples)
+    _all_reduce([*gradients.values(), loss_sum, terms])
+    for grad in gradients.values():
+        grad.div_(max(float(terms), 1.0))
+    return GradientPass(gradients, float(loss_sum / terms) if terms > 0 else math.nan, num_examples)
 
 
 def _gradient_hook(accumulator: torch.Tensor):
@@ -131,7 +150,34 @@ def nuclear_norm(weight: torch.Tensor, grad: torch.Tensor) -> float:
     return float(torch.linalg.matrix_norm(grad.float(), ord="nuc"))
 
 
-IMPORTANCE_MEASURES = {"sensitivity": sensitivity, "grad_norm": grad_norm, "nuclear": nuclear_norm}
+def spectral_energy(weight: torch.Tensor, grad: torch.Tensor) -> float:
+    """||G||_F^2 = sum of sigma_i^2: all the gain a module's spectrum holds (spectrum allocates by its parts)."""
+    return float(grad.double().pow(2).sum())
+
+
+IMPORTANCE_MEASURES = {"sensitivity": sensitivity, "grad_norm": grad_norm, "nuclear": nuclear_norm,
+                       "spectrum": spectral_energy}
+EXACT_SVD_UP_TO = 1024  # smaller side of a matrix whose singular values are computed exactly; randomized above
+
+
+def top_singular_values(grad: torch.Tensor, k: int, exact_up_to: int = EXACT_SVD_UP_TO,
+                        seed: int = 0) -> list[float]:
+    """The k largest singular values of G (fewer if G has fewer). Exact for matrices up to
+    ``exact_up_to`` on their smaller side; above, a randomized SVD (Halko et al.: k + 10 probes,
+    4 power iterations) with a seeded sketch, accurate for the fast-decaying spectra gradients have."""
+    k = min(k, *grad.shape)
+    if min(grad.shape) <= exact_up_to:
+        values = torch.linalg.svdvals(grad.double())
+    else:
+        with torch.random.fork_rng(devices=[]):  # the sketch must not move training's random draws
+            torch.manual_seed(seed)
+            _, values, _ = torch.svd_lowrank(grad.float(), q=min(k + 10, *grad.shape), niter=4)
+    return values[:k].double().tolist()
+
+
+def spectra(gradients: Mapping[str, torch.Tensor], k: int) -> dict[str, list[float]]:
+    """The top-k singular values of each module's gradient: sigma_{r+1}^2 is what rank r + 1 adds."""
+    return {name: top_singular_values(grad, k) for name, grad in gradients.items()}
 
 
 def importance_scores(

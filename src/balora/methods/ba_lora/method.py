@@ -6,6 +6,7 @@ in ``rank_pattern``) to the ordinary training loop, so the saved adapter is a pl
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 
@@ -14,7 +15,7 @@ from torch import nn
 from balora.counting import lora_parameter_count
 from balora.allocation import allocate_ranks, check_budget, check_budget_adapts_a_module, uniform_budget
 from balora.methods.ba_lora.config import BaLoraOptions
-from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard
+from balora.methods.ba_lora.importance import accumulate_gradients, importance_scores, shard, spectra
 from balora.methods.ba_lora.warmstart import WarmStart, load_into_peft, warm_start
 from balora.methods.base import MethodContext, PreparedModel
 from balora.methods.budget import BudgetOptions
@@ -22,6 +23,7 @@ from balora.methods.examples import device_batches, seeded_order
 from balora.methods.lora.config import LoraOptions, RsLoraOptions
 from balora.methods.lora.model import ranks_by_layer, resolve_targets, target_summary, wrap_with_rank_pattern
 from balora.modeling import training_device
+from balora.spectral_allocation import allocate_by_gains, gains_from_singular_values
 from balora.training.callbacks import NonFiniteLoss
 
 
@@ -66,25 +68,34 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         started = time.perf_counter()
         samples, calibration = choose_examples(len(ctx.train_dataset), options.ba_lora_gradient_samples,
                                                config.batch_size, config.seed)
+        micro_batch = options.ba_lora_gradient_batch_size or config.batch_size
         gradient_pass = accumulate_gradients(
-            model, shapes, device_batches(ctx.train_dataset, shard(samples), ctx.collator, config.batch_size, device),
+            model, shapes, device_batches(ctx.train_dataset, shard(samples), ctx.collator, micro_batch, device),
             num_examples=len(samples))
+        gc.collect()  # the batches' graphs are gone; cycles among what they held go before training's peak is measured
         modules = dict(model.named_modules())
         scores = importance_scores(gradient_pass.gradients, modules, options.ba_lora_importance)
         if not math.isfinite(gradient_pass.mean_loss) or not all(map(math.isfinite, scores.values())):
             raise NonFiniteLoss(f"non-finite training loss ({gradient_pass.mean_loss}) or gradients in the importance "
                                 "pass (phase 1) of method ba_lora, before any training: check the model and data")
+        spectrum = spectra(gradient_pass.gradients, options.max_rank) if options.ba_lora_importance == "spectrum" else None
         seconds["importance_seconds"] = time.perf_counter() - started
         say(f"Measured {len(scores)} target matrices on {len(samples):,} gradient samples; "
             f"average loss {gradient_pass.mean_loss:.4f} ({options.ba_lora_importance})")
         artifacts["importance.json"] = {
             "measure": options.ba_lora_importance, "scores": scores, "mean_loss": gradient_pass.mean_loss,
-            "num_examples": len(samples), "sample_indices": samples, "calibration_indices": calibration}
+            "num_examples": len(samples), "gradient_batch_size": micro_batch, "sample_indices": samples,
+            "calibration_indices": calibration, **({"singular_values": spectrum} if spectrum else {})}
 
         say("[Phase 2/4] Allocation")
         started = time.perf_counter()
-        allocation_scores = dict.fromkeys(scores, 1.0) if options.ba_lora_use_uniform_ranks else scores
-        allocation = allocate_ranks(shapes, allocation_scores, budget, options.min_rank, options.max_rank)
+        if options.ba_lora_use_uniform_ranks:
+            allocation = allocate_ranks(shapes, dict.fromkeys(scores, 1.0), budget, options.min_rank, options.max_rank)
+        elif spectrum:
+            gains = {name: gains_from_singular_values(values, options.max_rank) for name, values in spectrum.items()}
+            allocation = allocate_by_gains(shapes, gains, budget, options.min_rank, options.max_rank)
+        else:
+            allocation = allocate_ranks(shapes, scores, budget, options.min_rank, options.max_rank)
         seconds["allocation_seconds"] = time.perf_counter() - started
         ranks = allocation.ranks
         for line in ranks_by_layer(ranks):
@@ -113,6 +124,7 @@ def prepare_ba_lora(model: nn.Module, ctx: MethodContext) -> PreparedModel:
         else:
             say("[Phase 3/4] Warm start: off (standard LoRA init)")
         del gradient_pass
+        gc.collect()  # nothing of phases 1-3 but the warm start's A and B0 (adapter-sized) outlives them
         warm_start_summary = {
             "requested": options.ba_lora_use_warmstart, "modules_initialised": len(start.lora_a) if start.applied else 0,
             "eta": start.eta, "calibration_loss_before": start.loss_before,
