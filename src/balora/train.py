@@ -255,6 +255,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     val_metrics = {name: best[name] for name in task.validation_metrics(spec)}
     say(f"Validation {evaluation.metric}: {val_metrics[evaluation.metric]:.4f}"
         + (f" (untuned model: {untuned['validation'][evaluation.metric]:.4f})" if untuned else ""))
+    val_metrics.update(task.kept_validation(trainer.model, evaluation_inputs))  # e.g. answer_match's exact match
     tested = task.test(trainer, trainer.model, evaluation_inputs)
     test_metrics = tested.metrics
     eval_seconds = time.perf_counter() - eval_started
@@ -267,7 +268,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         model_name_or_path=config.model_name_or_path,
         seed=config.seed,
         task=task.name,
-        headline_metric=evaluation.metric,
+        headline_metric=task.metric(spec),  # the Trainer's metric, or one scored after it (answer_match)
         metrics={"validation": val_metrics, "test": test_metrics, **({"untuned": untuned} if untuned else {})},
         best_epoch=best["epoch"],
         best_step=best["step"],

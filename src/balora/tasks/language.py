@@ -121,6 +121,10 @@ class CausalLMTask:
     def untuned_test(self, model, inputs) -> dict:
         return {}  # validation perplexity is what the kept model is compared on
 
+    def kept_validation(self, model, inputs: EvaluationInputs) -> dict:
+        """Validation scores of the kept model beyond the Trainer's (answer_match: exact match)."""
+        return {}
+
     def extra_line(self, metrics: dict) -> str:
         return ""
 
