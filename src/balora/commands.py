@@ -101,7 +101,7 @@ def datasets() -> None:
     for spec in DATASETS.values():
         if spec.is_text_to_text:
             print(f"{spec.name:28s} {spec.task:10s} text: {spec.prompt_column} -> {spec.response_column:12s} "
-                  f"metric: {spec.metric}" + (", ROUGE-1/2/L" if spec.task == "generation" else ""))
+                  f"metric: {spec.metric}" + (", ROUGE-1/2/L/Lsum" if spec.task == "generation" else ""))
             continue
         columns = spec.text_column + (f" + {spec.text_pair_column}" if spec.text_pair_column else "")
         print(f"{spec.name:28s} {spec.num_labels:2d} classes  text: {columns:22s} metric: {spec.metric}")

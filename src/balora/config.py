@@ -98,6 +98,10 @@ class TrainConfig:
         False, "causal_lm / generation: the prompt tokens carry loss too (default: only the response's)."
     )
     max_new_tokens: int = setting(128, "generation / answer_match: most tokens generated per test example (greedy).")
+    rouge_use_stemmer: bool = setting(
+        False, "generation: Porter-stem words before ROUGE (rouge-score's use_stemmer); off by default, as in "
+        "`evaluate`'s rouge, so that the figures compare with published ones."
+    )
     answer_pattern: str | None = setting(
         None, "answer_match: regular expression that finds the final answer in a response and a generation (its "
         "last match; its first group if it has one); default: the number after the last `####`, as GSM8K writes it."

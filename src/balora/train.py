@@ -183,7 +183,7 @@ def load_inputs(config: TrainConfig, spec, task, say, quantization: Quantization
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
         f"test {sizes['test']:,}; {task.describe(spec)}; best "
         f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation "
-        f"{task.metric(spec)}")
+        f"{task.trainer_evaluation(spec).metric}")
     tokenized = task.encode(data, tokenizer, config, say)
     loaded = load_model(config.model_name_or_path, task.num_labels(spec), config.seed, spec.label_names, quantization)
     return Inputs(task, data, tokenized, task.collator(tokenizer), tokenizer, loaded, model_bytes(loaded.model))

@@ -96,7 +96,7 @@ def test_summarisation_reports_rouge_and_saves_generations(tmp_path, pairs_data_
     from balora.tasks.language_metrics import rouge_metrics
 
     rescored = rouge_metrics([r["generation"] for r in rows], [r["reference"] for r in rows])
-    for name in ("rouge1", "rouge2", "rougeL"):
+    for name in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
         assert test[name] == pytest.approx(rescored[name]) and 0 <= untuned[name] <= 1
 
 

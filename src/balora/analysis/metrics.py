@@ -4,7 +4,7 @@ from __future__ import annotations
 
 CLASSIFICATION_METRICS = {"accuracy": "accuracy", "f1_macro": "F1 (macro)", "matthews_correlation": "MCC"}
 LANGUAGE_METRICS = {"perplexity": "perplexity", "rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L",
-                    "exact_match": "exact match"}
+                    "rougeLsum": "ROUGE-Lsum", "exact_match": "exact match"}
 TABLE_METRICS = {**CLASSIFICATION_METRICS, **LANGUAGE_METRICS}
 LOWER_IS_BETTER = {"perplexity", "token_nll", "loss"}
 # Shown as they are, not in percent.

@@ -14,7 +14,7 @@ from balora.errors import UserError
 
 METRIC_NAMES = {"accuracy": "accuracy (%)", "f1_macro": "macro F1 (%)", "matthews_correlation": "Matthews correlation",
                 "perplexity": "perplexity (lower is better)", "rouge1": "ROUGE-1 (%)", "rouge2": "ROUGE-2 (%)",
-                "rougeL": "ROUGE-L (%)"}
+                "rougeL": "ROUGE-L (%)", "rougeLsum": "ROUGE-Lsum (%)", "exact_match": "exact match (%)"}
 
 
 def _pyplot():
