@@ -263,6 +263,22 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
     print(f"wrote {training_curves(curves, output)}")
 
 
+def push(experiment: str, repo_id: str, private: bool = False) -> None:
+    """Upload an experiment's saved model (adapter, tokenizer, model card) and results_final.json to the Hub.
+
+    Needs network and a Hugging Face token (`hf auth login` or HF_TOKEN). The model card, README.md
+    in model_checkpoint/, is written at training time; an older run gets one first.
+
+    Args:
+        experiment: The experiment folder, <results_dir>/<experiment_name>.
+        repo_id: Hub model repository to create or update, e.g. your-name/smollm2-lora-alpaca.
+        private: Create the repository private.
+    """
+    from balora.push import push_experiment
+
+    print(f"pushed to {push_experiment(experiment, repo_id, private)}")
+
+
 COMMANDS = {"train": train, "count": count, "memory": memory, "study": study, "compare": compare,
             "plot": {"ranks": plot_ranks, "curves": plot_curves},
-            "datasets": datasets, "methods": methods, "download": download}
+            "datasets": datasets, "methods": methods, "download": download, "push": push}

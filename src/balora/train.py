@@ -27,6 +27,7 @@ from balora.methods import MethodContext, check_options_apply, get_method, learn
 from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.packaged_models import packaged_default
+from balora.model_card import write_model_card
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import ResultsRecord
@@ -294,6 +295,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                                        quantization_summary(options.get(QuantizationOptions)))
         say(memory_line(record.memory))
         name_base_model(staged, config.model_name_or_path)
+        write_model_card(record, staged)  # README.md: the Hub's metadata block, metrics, the command
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
         for file_name, write in tested.files.items():
