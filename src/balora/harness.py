@@ -149,9 +149,10 @@ def task_line(task: str, tuned: dict, untuned: dict) -> str:
     for metric in (m for m in tuned if not m.endswith("_stderr") and "_stderr," not in m):
         error = tuned.get(f"{metric}_stderr")
         base, base_error = untuned.get(metric), untuned.get(f"{metric}_stderr")
-        parts.append(f"{metric} tuned {tuned[metric]:.4f}" + (f" ± {error:.4f}" if error is not None else "")
-                     + (f", untuned {base:.4f}" if base is not None else "")
-                     + (f" ± {base_error:.4f}" if base_error is not None else ""))
+        # .4g: lm-eval's loglikelihood "perplexity" of long responses runs to 1e60 and beyond
+        parts.append(f"{metric} tuned {tuned[metric]:.4g}" + (f" ± {error:.4g}" if error is not None else "")
+                     + (f", untuned {base:.4g}" if base is not None else "")
+                     + (f" ± {base_error:.4g}" if base_error is not None else ""))
     return f"{task}: " + "; ".join(parts)
 
 
