@@ -265,6 +265,47 @@ def plot_curves(experiments: list[str], output: str = "training_curves.png", res
     print(f"wrote {training_curves(curves, output)}")
 
 
+def push(experiment: str, repo_id: str, private: bool = False) -> None:
+    """Upload an experiment's saved model (adapter, tokenizer, model card) and results_final.json to the Hub.
+
+    Needs network and a Hugging Face token (`hf auth login` or HF_TOKEN). The model card, README.md
+    in model_checkpoint/, is written at training time; an older run gets one first.
+
+    Args:
+        experiment: The experiment folder, <results_dir>/<experiment_name>.
+        repo_id: Hub model repository to create or update, e.g. your-name/smollm2-lora-alpaca.
+        private: Create the repository private.
+    """
+    from balora.push import push_experiment
+
+    print(f"pushed to {push_experiment(experiment, repo_id, private)}")
+
+
+def harness_eval(experiment: str, tasks: str, limit: int | None = None, num_fewshot: int | None = None,
+                 batch_size: int = 8, include_path: str | None = None) -> None:
+    """Run lm-evaluation-harness tasks on an experiment's model, adapted and untuned (needs balora[eval]).
+
+    The base model is loaded with the experiment's adapter applied and evaluated, then evaluated again
+    with the adapter switched off. Between the two, the log-likelihoods of the task's first inputs under
+    both are compared: identical ones mean the adapter is not applied, and the command stops (exit 1).
+    Writes eval_<task>.json into the experiment folder and prints a line per task. Offline, use local
+    task YAML (dataset_path: json, dataset_kwargs: data_files) in a folder given by --include_path.
+
+    Args:
+        experiment: The experiment folder, <results_dir>/<experiment_name>.
+        tasks: lm-eval task names, comma-separated.
+        limit: Evaluate at most this many examples per task.
+        num_fewshot: Few-shot examples per prompt (default: the task's own).
+        batch_size: Examples per forward pass.
+        include_path: Folder of your own lm-eval task YAML files.
+    """
+    from balora.harness import run_eval
+
+    for path in run_eval(experiment, tasks, limit, num_fewshot, batch_size, include_path):
+        print(f"wrote {path}")
+
+
 COMMANDS = {"train": train, "count": count, "memory": memory, "study": study, "compare": compare,
             "plot": {"ranks": plot_ranks, "curves": plot_curves},
-            "datasets": datasets, "methods": methods, "download": download}
+            "datasets": datasets, "methods": methods, "download": download, "push": push,
+            "eval": harness_eval}

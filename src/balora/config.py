@@ -89,8 +89,9 @@ class TrainConfig:
         None, "Column holding the labels: integers 0..n-1, or (csv) class names such as positive / negative, "
         "numbered in sorted order and kept as the class names (default: `label`).")
     task: str | None = setting(
-        None, "classification, causal_lm (instruction tuning; perplexity) or generation (causal LM tested by "
-        "ROUGE on greedy outputs too); default: the dataset's own (alpaca causal_lm, samsum generation)."
+        None, "classification, causal_lm (instruction tuning; perplexity), generation (causal LM tested by "
+        "ROUGE on greedy outputs too) or answer_match (exact match of the final answer of greedy outputs, see "
+        "--answer_pattern); default: the dataset's own (alpaca causal_lm, samsum generation)."
     )
     prompt_column: str | None = setting(
         None, "Prompt / response data (alpaca, samsum, jsonl, csv): column of the prompt (default: the dataset's own)."
@@ -101,7 +102,15 @@ class TrainConfig:
     train_on_prompt: bool = setting(
         False, "causal_lm / generation: the prompt tokens carry loss too (default: only the response's)."
     )
-    max_new_tokens: int = setting(128, "generation: most tokens generated per test example (greedy).")
+    max_new_tokens: int = setting(128, "generation / answer_match: most tokens generated per test example (greedy).")
+    rouge_use_stemmer: bool = setting(
+        False, "generation: Porter-stem words before ROUGE (rouge-score's use_stemmer); off by default, as in "
+        "`evaluate`'s rouge, so that the figures compare with published ones."
+    )
+    answer_pattern: str | None = setting(
+        None, "answer_match: regular expression that finds the final answer in a response and a generation (its "
+        "last match; its first group if it has one); default: the number after the last `####`, as GSM8K writes it."
+    )
     max_validation_samples: int | None = setting(
         None, "Validate on at most this many examples (a draw with seed 42, stratified for classification); "
         "for slow CPUs."
@@ -175,6 +184,11 @@ class TrainConfig:
         require_positive("max_test_samples", self.max_test_samples, allow_none=True)
         require_positive("max_validation_samples", self.max_validation_samples, allow_none=True)
         require_positive("max_new_tokens", self.max_new_tokens)
+        if self.answer_pattern is not None:
+            try:
+                re.compile(self.answer_pattern)
+            except re.error as err:
+                raise ConfigError("answer_pattern", f"is not a valid regular expression ({err})") from None
         require_positive("eval_steps", self.eval_steps, allow_none=True)
         require_positive("max_trainable_parameters", self.max_trainable_parameters, allow_none=True)
         require_in_range("warmup_ratio", self.warmup_ratio, 0.0, 0.99)

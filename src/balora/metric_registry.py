@@ -72,6 +72,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _fraction("rouge1", "ROUGE-1", "ROUGE-1"),
     _fraction("rouge2", "ROUGE-2", "ROUGE-2"),
     _fraction("rougeL", "ROUGE-L", "ROUGE-L"),
+    _fraction("rougeLsum", "ROUGE-Lsum", "ROUGE-Lsum"),
+    _fraction("exact_match", "exact match", "exact match of the extracted answer"),
     _raw("token_nll", "token NLL", "mean token negative log-likelihood", 3, higher_is_better=False),
     _raw("loss", "loss", "cross-entropy loss", 3, higher_is_better=False),
 )}

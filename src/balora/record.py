@@ -32,7 +32,7 @@ class ResultsRecord:
     method: str
     dataset: str
     seed: int
-    headline_metric: str  # the dataset's metric: accuracy, f1_macro or matthews_correlation
+    headline_metric: str  # the dataset's metric (accuracy, f1_macro, matthews_correlation, perplexity) or the task's (exact_match)
     metrics: dict[str, dict[str, Any]]  # "validation" (the kept checkpoint's evaluation), "test"
     parameters: ParameterCounts
     config: dict[str, Any]  # every setting the run was made with

@@ -29,6 +29,7 @@ from balora.methods.base import AfterTraining
 from balora.memory.accounting import PeakMemory, memory_line, memory_summary, model_bytes, saved_weights
 from balora.packaged_models import packaged_default
 from balora.preparation import check_rank_limits, prepare_loaded, quantization_of, resolve_method
+from balora.model_card import write_model_card
 from balora.modeling import LoadedModel, check_max_length, check_model_source, load_model, load_tokenizer, training_device
 from balora.quantization import QuantizationOptions, quantization_summary
 from balora.record import DataSummary, ResultsRecord, RuntimeSummary, SplitSizes, Timing
@@ -211,7 +212,7 @@ def load_inputs(config: TrainConfig, spec, task, say, quantization: Quantization
     say(f"Dataset: {spec.name} ({data.source}); train {sizes['train']:,}, validation {sizes['validation']:,}, "
         f"test {sizes['test']:,}; {''.join(f'{note}; ' for note in data.notes)}{task.describe(spec)}; best "
         f"{f'of evaluations every {config.eval_steps} steps' if config.eval_steps else 'epoch'} by validation "
-        f"{task.metric(spec)}")
+        f"{task.trainer_evaluation(spec).metric}")
     tokenized = task.encode(data, tokenizer, config, say)
     loaded = load_model(config.model_name_or_path, task.num_labels(spec), config.seed, spec.label_names, quantization)
     return Inputs(task, data, tokenized, task.collator(tokenizer), tokenizer, loaded, model_bytes(loaded.model))
@@ -290,6 +291,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     val_metrics = {name: best[name] for name in task.validation_metrics(spec)}
     say(f"Validation {evaluation.metric}: {val_metrics[evaluation.metric]:.4f}"
         + (f" (untuned model: {untuned['validation'][evaluation.metric]:.4f})" if untuned else ""))
+    val_metrics.update(task.kept_validation(trainer.model, evaluation_inputs))  # e.g. answer_match's exact match
     tested = task.test(trainer, trainer.model, evaluation_inputs)
     check_interrupt()
     test_metrics = tested.metrics
@@ -303,7 +305,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
         model_name_or_path=config.model_name_or_path,
         seed=config.seed,
         task=task.name,
-        headline_metric=evaluation.metric,
+        headline_metric=task.metric(spec),  # the Trainer's metric, or one scored after it (answer_match)
         metrics={"validation": val_metrics, "test": test_metrics, **({"untuned": untuned} if untuned else {})},
         best_epoch=best["epoch"],
         best_step=best["step"],
@@ -329,6 +331,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
                                        quantization_summary(options.get(QuantizationOptions)))
         say(memory_line(record.memory))
         name_base_model(staged, config.model_name_or_path)
+        write_model_card(record, staged)  # README.md: the Hub's metadata block, metrics, the command
         shutil.rmtree(experiment.model_checkpoint, ignore_errors=True)
         staged.replace(experiment.model_checkpoint)
         for file_name, write in tested.files.items():

@@ -130,7 +130,7 @@ def test_summarisation_reports_rouge_and_saves_generations(tmp_path, pairs_data_
     assert [r["generation"] for r in rows] == generated["Generating"]
     rescored = rouge_metrics(generated["Generating"], references)
     untuned_rescored = rouge_metrics(generated["Generating (untuned)"], references)
-    for name in ("rouge1", "rouge2", "rougeL"):
+    for name in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
         assert test[name] == pytest.approx(rescored[name])
         assert untuned[name] == pytest.approx(untuned_rescored[name])
 

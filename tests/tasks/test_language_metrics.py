@@ -29,11 +29,18 @@ def test_token_nll_matches_the_models_own_loss(tiny_decoder_dir):
     assert math.isclose(perplexity_metrics(rows.numpy())["perplexity"], math.exp(out.loss.item()), rel_tol=1e-5)
 
 
-def test_rouge_is_stemmed_f_measure():
+def test_rouge_is_unstemmed_f_measure_unless_asked():
     assert rouge_metrics(["the cats were running"], ["the cat was running"])["rouge1"] > \
         rouge_metrics(["the dogs sat"], ["the cat was running"])["rouge1"]
-    perfect = rouge_metrics(["cats running"], ["cat runs"])
-    assert perfect["rouge1"] == perfect["rouge2"] == perfect["rougeL"] == 1.0  # stemming: cats~cat, running~runs
-    assert rouge_metrics(["alpha beta"], ["gamma delta"]) == {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
-    # the mean over examples
+    assert rouge_metrics(["cats running"], ["cat runs"])["rouge1"] == 0.0  # evaluate's default: no stemming
+    stemmed = rouge_metrics(["cats running"], ["cat runs"], use_stemmer=True)
+    assert stemmed == {"rouge1": 1.0, "rouge2": 1.0, "rougeL": 1.0, "rougeLsum": 1.0}  # cats~cat, running~runs
+    assert rouge_metrics(["alpha beta"], ["gamma delta"]) == {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0,
+                                                              "rougeLsum": 0.0}
+    # about the mean over examples (evaluate reports the median of bootstrap means)
     assert rouge_metrics(["a b", "x"], ["a b", "y"])["rouge1"] == 0.5
+
+
+def test_rouge_lsum_reads_each_line_as_a_sentence():
+    scores = rouge_metrics(["b c\na b"], ["a b\nb c"])
+    assert scores["rougeLsum"] == 1.0 > scores["rougeL"]  # the same sentences in another order

@@ -1,12 +1,14 @@
-"""Tasks by name: classification, causal_lm (instruction tuning), generation (summarisation)."""
+"""Tasks by name: classification, causal_lm (instruction tuning), generation (summarisation), answer_match
+(exact match of generated final answers)."""
 
 from __future__ import annotations
 
 from balora.errors import UserError
+from balora.tasks.answer_match import AnswerMatchTask
 from balora.tasks.classification import ClassificationTask
 from balora.tasks.language import CausalLMTask, GenerationTask
 
-TASKS = {task.name: task for task in (ClassificationTask(), CausalLMTask(), GenerationTask())}
+TASKS = {task.name: task for task in (ClassificationTask(), CausalLMTask(), GenerationTask(), AnswerMatchTask())}
 
 
 def task_for(spec, requested: str | None = None):

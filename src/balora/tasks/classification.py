@@ -43,6 +43,9 @@ class ClassificationTask:
     def num_labels(self, spec) -> int | None:
         return spec.num_labels
 
+    def kept_validation(self, model, inputs: EvaluationInputs) -> dict:
+        return {}  # the Trainer's evaluation has every validation metric
+
     def load_data(self, spec, config):
         from balora.data import load_task_data
 

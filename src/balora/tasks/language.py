@@ -126,6 +126,10 @@ class CausalLMTask:
         return {"test": dataset_perplexity(model, inputs.tokenized["test"], inputs.collator,
                                            inputs.config.eval_batch_size)}
 
+    def kept_validation(self, model, inputs: EvaluationInputs) -> dict:
+        """Validation scores of the kept model beyond the Trainer's (answer_match: exact match)."""
+        return {}
+
     def extra_line(self, metrics: dict) -> str:
         return ""
 
@@ -156,17 +160,17 @@ class GenerationTask(CausalLMTask):
         """Perplexity and ROUGE of the untuned model's generations on the same test examples."""
         test = super().untuned_test(model, inputs)["test"]
         return {"test": {**test, **rouge_metrics(self.generations(model, inputs, "Generating (untuned)"),
-                                                 inputs.tokenized["test"]["reference"])}}
+                                                 inputs.tokenized["test"]["reference"], inputs.config.rouge_use_stemmer)}}
 
     def extra_line(self, metrics: dict) -> str:
-        return (f", ROUGE-1/2/L {100 * metrics['rouge1']:.2f} / {100 * metrics['rouge2']:.2f} / "
-                f"{100 * metrics['rougeL']:.2f}")
+        return (f", ROUGE-1/2/L/Lsum {100 * metrics['rouge1']:.2f} / {100 * metrics['rouge2']:.2f} / "
+                f"{100 * metrics['rougeL']:.2f} / {100 * metrics['rougeLsum']:.2f}")
 
     def test(self, trainer, model, inputs: EvaluationInputs) -> TestOutcome:
         outcome = super().test(trainer, model, inputs)
         generated = self.generations(model, inputs, "Generating")
         references = inputs.tokenized["test"]["reference"]
-        outcome.metrics.update(rouge_metrics(generated, references))
+        outcome.metrics.update(rouge_metrics(generated, references, inputs.config.rouge_use_stemmer))
         inputs.say("Test" + self.extra_line(outcome.metrics).removeprefix(",") + f" on {len(references)} examples "
                    f"(greedy, at most {inputs.config.max_new_tokens} new tokens)")
         rows = [{"index": i, "reference": ref, "generation": gen} for i, (ref, gen) in enumerate(zip(references, generated))]

@@ -1,0 +1,106 @@
+"""`balora eval`: lm-evaluation-harness on an experiment's adapter and on its untuned base, offline,
+on a local task; an adapter that changes nothing is refused; without lm_eval, one line."""
+
+import json
+
+import pytest
+
+from balora.errors import TrainingFailure, UserError
+from helpers import run_train
+
+TASK_YAML = """task: tiny_sums
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: loglikelihood
+doc_to_text: "{{{{question}}}} ="
+doc_to_target: " {{{{answer}}}}"
+metric_list:
+  - metric: perplexity
+    aggregation: perplexity
+    higher_is_better: false
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+"""
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """A LoRA adapter on a tiny Llama, trained on sums, and a local lm-eval task over the same kind of data."""
+    from tasks.conftest import CHAT_TEMPLATE
+    from tasks.test_answer_match import arithmetic_rows
+    from tiny_decoders import save_tiny_decoder
+    from transformers import AutoTokenizer
+
+    root = tmp_path_factory.mktemp("harness")
+    model = save_tiny_decoder(root / "llama", "llama")
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(model)
+    data = root / "sums.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in arithmetic_rows(40)))
+    run_train(root, root, model, dataset="jsonl", train_file=str(data), prompt_column="question",
+              response_column="answer", max_length=48, epochs=1, untuned_baseline=False)
+    tasks = root / "tasks"
+    tasks.mkdir()
+    (tasks / "tiny_sums.yaml").write_text(TASK_YAML.format(data=data))
+    return root / "tiny", tasks
+
+
+def test_eval_scores_the_adapter_and_the_base_on_a_local_task(experiment):
+    pytest.importorskip("lm_eval")
+    from balora.harness import run_eval
+
+    folder, tasks = experiment
+    lines = []
+    written = run_eval(str(folder), "tiny_sums", limit=6, batch_size=4, include_path=str(tasks), say=lines.append)
+    assert written == [folder / "eval_tiny_sums.json"]
+    saved = json.loads(written[0].read_text())
+    assert saved["examples"]["effective"] == 6
+    assert {"perplexity", "acc", "acc_stderr"} <= set(saved["tuned"]) and set(saved["tuned"]) == set(saved["untuned"])
+    assert saved["tuned"]["perplexity"] != saved["untuned"]["perplexity"]  # the adapter was applied
+    assert saved["adapter_check"]["max_loglikelihood_difference"] > 0
+    assert lines[0].startswith("tiny_sums: perplexity tuned ") and "untuned" in lines[0]
+
+
+def test_an_adapter_that_changes_nothing_stops_the_command(experiment, monkeypatch):
+    pytest.importorskip("lm_eval")
+    import balora.harness as harness
+
+    folder, tasks = experiment
+    real = harness.load_pair
+
+    def not_applied(record, checkpoint):  # the #511 / #808 failure: the "adapted" model is the base
+        pair = real(record, checkpoint)
+        base = pair.tuned.get_base_model()
+        return harness.ModelPair(pair.tokenizer, base, base)
+
+    monkeypatch.setattr(harness, "load_pair", not_applied)
+    (folder / "eval_tiny_sums.json").unlink(missing_ok=True)
+    with pytest.raises(TrainingFailure, match="identical log-likelihoods on the first 4 inputs of tiny_sums"):
+        harness.run_eval(str(folder), "tiny_sums", limit=6, batch_size=4, include_path=str(tasks), say=print)
+    assert not (folder / "eval_tiny_sums.json").exists()
+
+
+def test_an_unknown_task_is_one_line(experiment):
+    pytest.importorskip("lm_eval")
+    from balora.harness import run_eval
+
+    folder, tasks = experiment
+    with pytest.raises(UserError, match="lm-eval knows no task no_such_task"):
+        run_eval(str(folder), "no_such_task", include_path=str(tasks))
+
+
+def test_without_lm_eval_eval_is_one_line_naming_the_extra(tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    from balora.cli import main
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "lm_eval" else find_spec(name, *a))
+    assert main(["eval", "--experiment", str(tmp_path), "--tasks", "hellaswag"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'balora[eval]'" in err
