@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from balora.analysis.metrics import better, metrics_of
+from balora.metric_registry import metric, table_metrics_of
 from balora.config import TrainConfig
 from balora.errors import ConfigError, UserError
 from balora.tasks.answers import answer_match_metrics, compile_answer_pattern, extract_answer
@@ -67,8 +67,8 @@ def test_exact_match_counts_a_missing_answer_as_wrong():
 
 
 def test_exact_match_is_a_higher_is_better_table_metric():
-    assert better("exact_match") is max
-    assert metrics_of({"perplexity": 3.0, "exact_match": 0.5}) == ["perplexity", "exact_match"]
+    assert metric("exact_match").higher_is_better and metric("exact_match").best([0.2, 0.5]) == 0.5
+    assert table_metrics_of({"perplexity": 3.0, "exact_match": 0.5}) == ["perplexity", "exact_match"]
 
 
 def test_a_pattern_that_does_not_compile_names_the_flag():
