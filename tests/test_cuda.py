@@ -21,7 +21,7 @@ def test_training_on_the_gpu_at_each_precision(tmp_path, tiny_data_dir, tiny_mod
 
     torch.cuda.reset_peak_memory_stats()
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, precision=precision, epochs=1)
-    assert results["status"] == "completed"
+    assert results.status == "completed"
     record = read_json(tmp_path / "tiny" / "results_final.json")
     assert record["config"]["precision"] == precision
     assert torch.cuda.max_memory_allocated() > 0  # the model was on the GPU

@@ -15,8 +15,8 @@ def test_a_saved_adapter_carries_a_hub_model_card(tmp_path, tiny_data_dir, tiny_
     assert {"balora", "lora", "classification", "peft"} <= set(card.data.tags)
     assert card.data.datasets == ["nyu-mll/glue"]
     (result,) = card.data.eval_results
-    assert result.metric_type == "accuracy" and result.metric_value == results["metrics"]["test"]["accuracy"]
-    assert "| r | 4 |" in card.text and f"{results['parameters']['trainable']:,}" in card.text
+    assert result.metric_type == "accuracy" and result.metric_value == results.metrics["test"]["accuracy"]
+    assert "| r | 4 |" in card.text and f"{results.parameters.trainable:,}" in card.text
     command = card.text.split("```\n")[1].splitlines()[0]
     words = shlex.split(command)
     assert words[:2] == ["balora", "train"] and "--lora_r" in words and words[words.index("--lora_r") + 1] == "4"

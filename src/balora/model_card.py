@@ -89,10 +89,11 @@ def card_text(record: ResultsRecord, checkpoint: Path) -> str:
              f"`{base}` for {record.task} on `{record.dataset}`, trained with balora (parameter-efficient "
              "fine-tuning with budget-aware rank allocation).", "",
              "| | |", "|---|---|", f"| method | {record.method} |",
-             f"| trainable parameters | {record.parameters.get('trainable', 0):,} (adapter {record.parameters.get('adapter', 0):,}) |",
+             f"| trainable parameters | {record.parameters.trainable:,} (adapter {record.parameters.adapter:,}) |",
              *(f"| {key} | {value} |" for key, value in shape.items()),
              *(f"| {key} | {value} |" for key, value in record.method_summary.items() if isinstance(value, (int, float, str))),
-             f"| data | {record.data.get('source', record.dataset)}; sizes {record.data.get('sizes', {})} |",
+             f"| data | {record.data.source if record.data else record.dataset}; "
+             f"sizes {record.data.sizes.as_dict() if record.data else {}} |",
              *(f"| {key} | {value:.4f} |" for key, value in headline(record).items() if isinstance(value, (int, float))),
              f"| seed | {record.seed} |", "",
              "Made with:", "", "```", train_command(record.config, record.method), "```", ""]

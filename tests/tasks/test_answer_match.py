@@ -84,13 +84,13 @@ def run_answer_match(tmp_path, data_file, model_dir, **settings):
 
 def test_answer_match_trains_and_records_exact_match_and_the_generations(tmp_path, arithmetic_file, tiny_llama_dir):
     results = run_answer_match(tmp_path, arithmetic_file, tiny_llama_dir)
-    assert results["task"] == "answer_match" and results["headline_metric"] == "exact_match"
-    validation, test = results["metrics"]["validation"], results["metrics"]["test"]
+    assert results.task == "answer_match" and results.headline_metric == "exact_match"
+    validation, test = results.metrics["validation"], results.metrics["test"]
     assert 0 <= validation["exact_match"] <= 1 and "perplexity" in validation  # a study selects by the first
     assert {"exact_match", "exact_match_flexible", "answered", "perplexity"} <= set(test)
-    assert "exact_match" in results["metrics"]["untuned"]["test"]
+    assert "exact_match" in results.metrics["untuned"]["test"]
     rows = [json.loads(line) for line in (tmp_path / "tiny" / "test_generations.jsonl").read_text().splitlines()]
-    assert len(rows) == results["data"]["sizes"]["test"]
+    assert len(rows) == results.data.sizes.test
     assert {"prompt", "generation", "extracted_answer", "reference", "reference_answer", "correct"} <= set(rows[0])
     assert "what is" in rows[0]["prompt"] and rows[0]["reference"].endswith(f"#### {rows[0]['reference_answer']}")
     # the reported figure is that of the saved generations
@@ -107,7 +107,7 @@ def test_a_model_that_writes_the_reference_scores_one(tmp_path, arithmetic_file,
 
     monkeypatch.setattr(balora.generation, "generate_greedy", perfect)
     results = run_answer_match(tmp_path, arithmetic_file, tiny_llama_dir, untuned_baseline=False)
-    assert results["metrics"]["test"]["exact_match"] == 1.0 == results["metrics"]["validation"]["exact_match"]
+    assert results.metrics["test"]["exact_match"] == 1.0 == results.metrics["validation"]["exact_match"]
 
 
 def test_references_without_an_answer_are_refused_before_anything_is_written(tmp_path, arithmetic_file,

@@ -23,5 +23,5 @@ def test_a_resumed_run_reports_the_peak_of_all_its_processes(tmp_path, tiny_data
     saved.write_text(json.dumps(peaks))
 
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=2, resume=True)
-    assert results["memory"]["peak_training_bytes"] == 10**13
-    assert results["peak_memory"]["cpu_max_rss_mb"] == 10.0**7
+    assert results.memory.peak_training_bytes == 10**13
+    assert results.peak_memory.cpu_max_rss_mb == 10.0**7

@@ -57,7 +57,9 @@ class AnswerMatchTask(CausalLMTask):
         return metrics
 
     def untuned_test(self, model, inputs) -> dict:
-        return {"test": self.scored(model, inputs, "test", "Generating (untuned)")[0]}
+        """The untuned model's test perplexity and exact match on the same prompts."""
+        test = super().untuned_test(model, inputs)["test"]
+        return {"test": {**test, **self.scored(model, inputs, "test", "Generating (untuned)")[0]}}
 
     def extra_line(self, metrics: dict) -> str:
         return (f", exact match {100 * metrics['exact_match']:.2f}% (last number {100 * metrics['exact_match_flexible']:.2f}%, "

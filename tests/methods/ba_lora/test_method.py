@@ -127,5 +127,5 @@ def test_spectrum_allocates_by_the_recorded_singular_values_and_spends_the_budge
     shapes = {name: tuple(entry["shape"]) for name, entry in allocation["modules"].items()}
     gains = {name: gains_from_singular_values(values, high) for name, values in spectra.items()}
     expected = allocate_by_gains(shapes, gains, 1100, low, high)
-    assert results["method_summary"]["rank_pattern"] == expected.ranks
-    assert results["parameters"]["adapter"] == allocation["allocated"] == expected.allocated == 1088
+    assert results.method_summary["rank_pattern"] == expected.ranks
+    assert results.parameters.adapter == allocation["allocated"] == expected.allocated == 1088
