@@ -20,19 +20,21 @@ LAYERS = (
     # foundation: settings, errors, files, flags, the quantization options, what memory and metrics are
     ("balora.errors", "balora.processes", "balora.config", "balora.flags", "balora.console", "balora.metrics",
      "balora.packaged_models", "balora.quantization", "balora.results", "balora.experiment_lock",
-     "balora.generation", "balora.memory.accounting", "balora.memory.finder"),
+     "balora.generation", "balora.memory.accounting", "balora.memory.finder", "balora.metric_registry",
+     "balora.jsonl", "balora.signals", "balora.hub", "balora.record_sections"),
     # models and data: loading, parameter counting, rank allocation, datasets
-    ("balora.modeling", "balora.counting", "balora.allocation", "balora.data"),
+    ("balora.modeling", "balora.counting", "balora.allocation", "balora.spectral_allocation", "balora.data"),
     # the training loop's pieces (methods hand it callbacks, and reuse some of its own)
     ("balora.training",),
     # what is trained and how it is scored
     ("balora.methods", "balora.tasks"),
-    # one way to prepare a method's model; the typed record of a run
-    ("balora.preparation", "balora.record"),
+    # one way to prepare a method's model; the typed record of a run and its model card
+    ("balora.preparation", "balora.record", "balora.model_card"),
     # one experiment
     ("balora.train",),
     # what runs many experiments, reads them back, measures or counts configurations
-    ("balora.study", "balora.analysis", "balora.memory", "balora.count"),
+    # (and what evaluates or shares a finished one)
+    ("balora.study", "balora.analysis", "balora.memory", "balora.count", "balora.harness", "balora.push"),
     # the functions behind the command line, then the command line
     ("balora.commands",),
     ("balora.cli", "balora.__main__"),
