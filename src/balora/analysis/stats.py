@@ -142,7 +142,9 @@ def power(difference: float, std: float, seeds: int, alpha: float = 1 - CONFIDEN
         return 0.0
     df, noncentrality = seeds - 1, abs(difference) / std * math.sqrt(seeds)
     critical = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    # The wrong-sided tail is astronomically small for a large noncentrality, where scipy returns nan.
+    wrong_side = float(stats.nct.cdf(-critical, df, noncentrality))
+    return float(stats.nct.sf(critical, df, noncentrality)) + (0.0 if math.isnan(wrong_side) else wrong_side)
 
 
 def seeds_needed(difference: float, std: float, target: float = 0.8, alpha: float = 1 - CONFIDENCE,

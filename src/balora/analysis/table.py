@@ -1,5 +1,6 @@
 """The comparison table: one row per group, metrics as mean ± std over seeds, and the difference
-to LoRA at the same budget with a paired test over seeds.
+to LoRA at the same budget with a paired test over seeds, its intervals and Holm-corrected p-values
+(analysis/paired.py).
 
 Test-split metrics are reported (the validation split chose the learning rate and the epoch).
 """
