@@ -91,3 +91,13 @@ def test_power_of_a_large_effect_is_a_number():
     # scipy's noncentral t gives nan for the wrong-sided tail far out; that read as "not enough seeds" (7)
     assert stats.power(2.0, 0.3, 6) == pytest.approx(1.0)
     assert stats.seeds_needed(2.0, 0.3) == 3
+
+
+def test_paired_bootstrap_of_macro_f1_matches_a_hand_computation():
+    from sklearn.metrics import f1_score
+
+    low, high = stats.paired_bootstrap(LABELS, METHOD, REFERENCE, "f1_macro", samples=300, seed=5, chunk=64)
+    draws = np.random.default_rng(5).integers(0, len(LABELS), size=(300, len(LABELS)))
+    f1 = lambda p, idx: f1_score(LABELS[idx], p[idx], average="macro", labels=[0, 1], zero_division=0)
+    differences = [np.mean([f1(m, idx) - f1(r, idx) for m, r in zip(METHOD, REFERENCE)]) for idx in draws]
+    assert (low, high) == pytest.approx(tuple(np.percentile(differences, [2.5, 97.5])))

@@ -109,9 +109,16 @@ def paired_bootstrap(labels: np.ndarray, predictions: list[np.ndarray], referenc
     labels = np.asarray(labels, dtype=np.int64)
     classes = int(max(labels.max(), *(p.max() for p in (*predictions, *reference)))) + 1
     rng = np.random.default_rng(seed)
+    # Accuracy is a mean over examples: the mean over seeds of each example's difference in
+    # correctness, averaged over a resample, is the same number without a confusion matrix.
+    pooled = np.mean([(np.asarray(p) == labels).astype(float) - (np.asarray(r) == labels)
+                      for p, r in zip(predictions, reference)], axis=0) if metric == "accuracy" else None
     differences = []
     for start in range(0, samples, chunk):
         indices = rng.integers(0, len(labels), size=(min(chunk, samples - start), len(labels)))
+        if pooled is not None:
+            differences.append(pooled[indices].mean(axis=1))
+            continue
         per_seed = [score(_confusions(labels, np.asarray(p, dtype=np.int64), indices, classes))
                     - score(_confusions(labels, np.asarray(r, dtype=np.int64), indices, classes))
                     for p, r in zip(predictions, reference)]
