@@ -89,8 +89,8 @@ def test_reduced_study_interrupted_resumed_and_compared(tmp_path, monkeypatch, c
     assert main(["compare", "--study", smoke, "--results_dir", str(tmp_path / "study"), "--train_samples", "16",
                  "--output_dir", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted([
-        "comparison_table.csv", "comparison_table.md", "performance_plot.png", "rank_allocation_heatmap.png",
-        "training_curves.png", "confusion_matrices.png"])
+        "comparison_table.csv", "comparison_table.md", "power.md", "performance_plot.png",
+        "rank_allocation_heatmap.png", "training_curves.png", "confusion_matrices.png"])
     table = pd.read_csv(out / "comparison_table.csv")
     assert table["method"].tolist() == ["lora", "ba_lora"] and table["n"].tolist() == [2, 2]
     for _, row in table.iterrows():

@@ -189,7 +189,9 @@ def compare(experiment_names: list[str] | None = None, study: str | None = None,
 
     Writes comparison_table.csv and comparison_table.md (per method and dataset: adapter
     parameters, test accuracy / macro F1 / MCC as mean ± std over seeds, n, wall time, and the
-    difference to LoRA at the same budget with a paired t-test over seeds), performance_plot.png,
+    difference to LoRA at the same budget with a paired t-test over seeds, 95% intervals over seeds
+    and over test examples, Holm-corrected p-values and a verdict), power.md (seeds a difference
+    needs, from the measured spread), performance_plot.png,
     rank_allocation_heatmap.png, training_curves.png and confusion_matrices.png; for a study's
     sweeps, sweep_<dataset>_<phase>_<label>.png (validation metric vs step per swept value).
 

@@ -75,3 +75,11 @@ def fake_language_run(results_dir: Path, name: str, method: str = "lora", seed: 
                 for e in (1,)]
     (path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     return path
+
+
+def fake_predictions(path: Path, labels, predictions) -> None:
+    """test_predictions.csv as a classifier writes it (index, label, prediction; no texts or logits)."""
+    import pandas as pd
+
+    pd.DataFrame({"label": list(labels), "prediction": list(predictions)}).to_csv(
+        Path(path) / "test_predictions.csv", index_label="index")

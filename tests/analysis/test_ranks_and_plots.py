@@ -76,8 +76,9 @@ def test_compare_writes_every_file(tmp_path):
     out = tmp_path / "analysis"
     written = compare(groups_from_names(tmp_path, names), out, say=lambda line: None)
     assert sorted(p.name for p in written) == sorted([
-        "comparison_table.csv", "comparison_table.md", "performance_plot.png", "rank_allocation_heatmap.png",
-        "training_curves.png", "confusion_matrices.png"])
+        "comparison_table.csv", "comparison_table.md", "power.md", "performance_plot.png",
+        "rank_allocation_heatmap.png", "training_curves.png", "confusion_matrices.png"])
+    assert "| ba_lora | sst2 | 2 |" in (out / "power.md").read_text()  # its spread sizes the seeds
     for path in written:
         if path.suffix == ".png":
             assert path.read_bytes()[:8] == PNG and path.stat().st_size > 10_000

@@ -8,6 +8,7 @@ import numpy as np
 
 from balora.analysis import plots
 from balora.analysis.collect import RunGroup
+from balora.analysis.power import write_power
 from balora.analysis.ranks import adapter_ranks, rank_grid
 from balora.analysis.sweeps import sweep_figures
 from balora.analysis.train_size import train_size_text
@@ -54,6 +55,7 @@ def compare(groups: list[RunGroup], output_dir: str | Path, say=print) -> list[P
     output_dir = Path(output_dir)
     table = comparison_table(groups)
     written = write_tables(table, output_dir)
+    written.append(write_power(table, output_dir))
     written.append(plots.performance_plot(table, output_dir / "performance_plot.png"))
     panels = rank_panels(groups)
     if panels:

@@ -1,5 +1,6 @@
 """The comparison table: one row per group, metrics as mean ± std over seeds, and the difference
-to LoRA at the same budget with a paired test over seeds.
+to LoRA at the same budget with a paired test over seeds, its intervals and Holm-corrected p-values
+(analysis/paired.py).
 
 Test-split metrics are reported (the validation split chose the learning rate and the epoch).
 """
@@ -13,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from balora.analysis.collect import RunGroup
+from balora.analysis.paired import (STATISTICS_HEADER, STATISTICS_NOTES, STAT_COLUMNS, add_family_columns,
+                                    paired_columns, statistics_cells)
 from balora.metric_registry import TABLE_METRICS, metric, table_metrics_of
 from balora.analysis.train_size import train_size_text
 from balora.results import atomic_write_text
@@ -109,10 +112,9 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
         reference = lora_reference(group, groups)
         row["lora_reference"] = reference.label if reference else None
         row["delta_vs_lora"] = row["delta_p_value"] = row["delta_pairs"] = None
+        row.update(dict.fromkeys(STAT_COLUMNS))
         if reference:
-            row["delta_vs_lora"], row["delta_p_value"], row["delta_pairs"] = paired_difference(
-                {r.seed: test_metric(r, headline) for r in group.runs},
-                {r.seed: test_metric(r, headline) for r in reference.runs})
+            row.update(paired_columns(group, reference, headline, test_metric))
         for name, text in group.swept_text.items():  # a sweep's values, one column per swept setting
             row[f"swept_{name}"] = text
         peaks = [peak_validation(r, headline) for r in group.runs]
@@ -121,6 +123,7 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
         row["experiments"] = ";".join(r.name for r in group.runs)
         row.update(memory_columns(group))
         rows.append(row)
+    add_family_columns(rows)  # Holm's correction reads every comparison of the table
     return pd.DataFrame(rows)
 
 
@@ -146,7 +149,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     shown = [m for m in TABLE_METRICS if f"test_{m}_mean" in table.columns]
     header = ["method", "dataset", "k-shot", *(c.removeprefix("swept_") for c in swept), "adapter params",
               *(["trainable params"] if swept else []), *(metric(m).label for m in shown), *(["peak validation"] if swept else []), "n", "wall s",
-              "Δ vs LoRA, same budget", "base / adapter MB", "train peak MB"]
+              "Δ vs LoRA, same budget", *STATISTICS_HEADER, "base / adapter MB", "train peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         shots = train_size_text(row["train_samples"], row["headline_metric"], "full").removesuffix("-shot")
@@ -159,16 +162,16 @@ def markdown_table(table: pd.DataFrame) -> str:
         trainable = [f"{int(row['trainable_params']):,}"] if swept else []
         cells = [row["method"], row["dataset"], shots, *swept_cells, f"{int(row['adapter_params']):,}",
                  *trainable, *(_mean_std(row, m) for m in shown), *peak,
-                 str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row),
+                 str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row), *statistics_cells(row),
                  f"{_megabytes(row['base_model_mb'], 1)} / {_megabytes(row['adapter_mb'], 2)}",
                  _megabytes(row["peak_training_mb"], 0)]
         lines.append("| " + " | ".join(cells) + " |")
     notes = ("Test split; mean ± sample std over seeds, the value alone where one seed ran (accuracy, F1 and ROUGE in %; perplexity: lower is better). "
-             "Δ: the headline metric minus LoRA's at the same budget on the same data, paired by seed (paired t-test). Memory: the base model "
+             "Δ: the headline metric minus LoRA's at the same budget on the same data, paired by seed (p: paired t-test, raw). Memory: the base model "
              "as loaded (quantized where quantized), the adapter file as saved, and the peak memory training added "
              "(mean over seeds; GPU allocator or CPU resident memory, see results_final.json)."
              + (" Peak validation: the best validation headline metric of any evaluation, mean over seeds."
-                if swept else ""))
+                if swept else "") + " " + STATISTICS_NOTES)
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 
