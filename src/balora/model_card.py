@@ -49,7 +49,8 @@ def adapter_shape(checkpoint: Path) -> dict:
     shape = {key: config[key] for key in ("peft_type", "r", "lora_alpha", "target_modules", "use_dora",
                                           "init_r", "target_r", "total_step") if config.get(key) is not None}
     if config.get("rank_pattern"):
-        ranks = list(config["rank_pattern"].values())
+        # LoRA writes a rank per module; AdaLoRA a mask of the ranks it kept
+        ranks = [sum(map(int, v)) if isinstance(v, list) else v for v in config["rank_pattern"].values()]
         shape["rank_pattern"] = f"{len(ranks)} modules, ranks {min(ranks)}-{max(ranks)}, {sum(ranks)} in all"
     return shape
 
