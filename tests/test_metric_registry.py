@@ -19,7 +19,8 @@ def test_directions_scales_and_digits():
     assert metric("accuracy").text(0.8125) == "81.2%" and metric("matthews_correlation").text(0.5) == "0.500"
     assert metric("perplexity").axis_label == "perplexity (lower is better)"
     assert metric("accuracy").axis_label == "accuracy (%)"
-    assert TABLE_METRICS == ("accuracy", "f1_macro", "matthews_correlation", "perplexity", "rouge1", "rouge2", "rougeL")
+    assert TABLE_METRICS == ("accuracy", "f1_macro", "matthews_correlation", "perplexity", "rouge1", "rouge2", "rougeL",
+                            "rougeLsum", "exact_match")
     assert table_metrics_of({"perplexity": 8.0, "token_nll": 2.0, "rouge1": 0.3}) == ["perplexity", "rouge1"]
     assert metric("something_new").label == "something_new"  # unknown: shown as it is
 

@@ -32,10 +32,9 @@ class SlurmExecutor:
     def open(self) -> None:
         self.executor = self.submitit.AutoExecutor(folder=str(logs_folder(self.results_dir) / "slurm" / "%j"),
                                                    cluster=self.cluster)
-        parameters = {"timeout_min": self.time_minutes, "gpus_per_node": self.gpus, "name": "balora-study"}
-        if self.partition:
-            parameters["slurm_partition"] = self.partition
-        self.executor.update_parameters(**parameters)
+        partition = {"slurm_partition": self.partition} if self.partition else {}
+        self.executor.update_parameters(timeout_min=self.time_minutes, gpus_per_node=self.gpus, name="balora-study",
+                                        **partition)
 
     def free(self) -> int:
         return self.slots - len(self.jobs)
