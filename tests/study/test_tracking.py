@@ -90,7 +90,8 @@ def offline_runs(wandb_dir) -> dict[str, dict]:
 def test_a_wandb_study_is_one_group_with_search_and_seed_runs(tmp_path, monkeypatch, tiny_model_dir, tiny_data_dir):
     pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    for name in ("WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR", "WANDB_DATA_DIR"):  # nothing in ~
+        monkeypatch.setenv(name, str(tmp_path))
     monkeypatch.setenv("WANDB_SILENT", "true")
     for name in ("WANDB_RUN_GROUP", "WANDB_JOB_TYPE", "WANDB_NAME", "WANDB_RUN_ID"):
         monkeypatch.delenv(name, raising=False)
