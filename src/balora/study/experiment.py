@@ -29,11 +29,14 @@ class ExperimentJob:
     learning_rate: float
     seed: int
     retry_failed: bool = False
+    study: str | None = None  # the study's name: its group in a tracker
+    search: bool = False  # a run of the group's learning-rate search (else: a seed at the chosen rate)
 
     @classmethod
-    def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool) -> ExperimentJob:
+    def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool,
+           study: str | None = None, search: bool = False) -> ExperimentJob:
         return cls(results_dir, group.experiment_name(learning_rate, seed), dict(group.settings), learning_rate,
-                   seed, retry_failed)
+                   seed, retry_failed, study, search)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -85,6 +88,7 @@ def run_experiment(job: ExperimentJob) -> Outcome:
 
 def _run_locked(job: ExperimentJob) -> Outcome:
     from balora.train import resolved_settings, train, with_resolved_defaults
+    from balora.training.trackers import run_labels
 
     name = job.name
     train_kwargs, method_kwargs = split_settings(job.settings)
@@ -103,7 +107,9 @@ def _run_locked(job: ExperimentJob) -> Outcome:
         if status == "failed" and not job.retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
-        return Outcome(name, "completed", train(config, options, Console(quiet=True)), ran_now=True)
+        with run_labels(config.report_to, job.study, "search" if job.search else "seed"):
+            record = train(config, options, Console(quiet=True))
+        return Outcome(name, "completed", record, ran_now=True)
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)
     except Exception as err:  # a bug in one experiment must not cost the rest of the study

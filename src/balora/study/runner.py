@@ -62,7 +62,7 @@ class _Driver:
                     tries = scheduler.start(task)
                     group = self.groups[task.group]
                     job = ExperimentJob.of(self.plan.results_dir, group, task.learning_rate, task.seed,
-                                           self.retry_failed)
+                                           self.retry_failed, self.plan.study.name, task.search)
                     self.where[task.name] = self.executor.submit(job, tries)
                     again = f" (try {tries})" if tries > 1 else ""
                     if self.where[task.name] == "here":  # serial: the line it always printed
