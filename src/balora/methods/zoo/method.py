@@ -126,20 +126,19 @@ def prepare_peft_config(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     cls, fields, knob = checked_fields(ctx.config.peft_method, ctx.options)
     fields, shapes = with_run_defaults(fields, model, ctx.head_modules)
     budget = ctx.option(BudgetOptions).param_budget
-    what = what_of(ctx.config.peft_method, cls)
     choice = None
     if budget is not None:
-        choice = meet_budget(model, cls, fields, knob, budget, ctx.head_modules, shapes, what)
+        choice = meet_budget(model, cls, fields, knob, budget, ctx.head_modules, shapes,
+                             what_of(ctx.config.peft_method, cls))
         fields = {**fields, knob: choice.value}
     config = build_config(cls, fields)
     # Counting needs only the shapes; a dry run's base shares its weights with other counts, so an
     # initialisation that decomposes or samples the weights must not run on it.
     peft_model = wrap(model, for_counting(config) if ctx.dry_run else config)
     initial = InitialAdapter(peft_model) if changes_base(config) and not ctx.dry_run else None
-    knob_line = f"{knob} {fields[knob]}" if knob else "no budget knob"
-    chosen = (f"; {knob} {choice.value} is the largest whose {choice.count:,} adapter parameters fit the budget "
-              f"{budget:,}") if choice else ""
-    note = f"{what}: {cls.__name__} on {len(shapes)} modules, {knob_line}{chosen}"
+    knob_line = f", {knob} {fields[knob]}" if knob and knob in fields else ""
+    chosen = f" ({choice.count:,} adapter parameters, budget {budget:,})" if choice else ""
+    note = f"{ctx.config.peft_method}: {cls.__name__} on {len(shapes)} modules{knob_line}{chosen}"
     ctx.say(note)
     summary = {"peft_type": str(fields["peft_type"]).upper(), "peft_config": json_fields(fields),
                "budget_knob": knob, "knob_value": fields.get(knob) if knob else None,

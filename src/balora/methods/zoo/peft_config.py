@@ -49,7 +49,7 @@ def check_knob(cls: type, knob: str) -> None:
 
 def build_config(cls: type, fields: dict):
     """The config object; PEFT's own checks of the values become one line naming --peft_config."""
-    values = {name: value for name, value in fields.items() if name != "peft_type"}
+    values = copy.deepcopy({name: value for name, value in fields.items() if name != "peft_type"})  # PEFT extends lists in place
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
