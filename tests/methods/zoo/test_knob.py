@@ -39,3 +39,33 @@ def test_a_budget_the_largest_value_cannot_reach_is_one_line():
 def test_a_knob_peft_refuses_at_every_small_value_is_one_line():
     with pytest.raises(ConfigError, match="^--budget_knob: the config accepts no r from 1 to 16$"):
         knob_within("r", lambda r: None, budget=100, upper=64)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_search_agrees_with_trying_every_value(seed):
+    import random
+
+    rng = random.Random(seed)
+    upper = rng.randint(2, 300)
+    steps = [rng.choice([0, 1, rng.randint(1, 50)]) for _ in range(upper)]
+    counts = [sum(steps[:v]) + 10 for v in range(1, upper + 1)]  # non-decreasing in the knob
+    if seed % 2:
+        counts.reverse()  # a knob that shrinks the adapter
+    # what PEFT refuses: scattered values below an accepted upper end (OFT's block sizes), or every
+    # value above a bound (SHiRA's r), as the search assumes
+    if seed % 4 < 2:
+        refused = {v for v in range(2, upper) if rng.random() < 0.3}
+    else:
+        refused = set(range(rng.randint(1, upper) + 1, upper + 1))
+    cost = lambda v: None if v in refused else counts[v - 1]
+    accepted = [v for v in range(1, upper + 1) if v not in refused]
+    budget = rng.randint(min(counts), max(counts) + 5)
+    fitting = [v for v in accepted if counts[v - 1] <= budget]
+    dearest = max(counts[v - 1] for v in accepted)
+    if not fitting or dearest < budget:
+        with pytest.raises(ConfigError):
+            knob_within("k", cost, budget, upper)
+        return
+    best = max(counts[v - 1] for v in fitting)
+    choice = knob_within("k", cost, budget, upper)
+    assert choice.count == best and choice.value in fitting

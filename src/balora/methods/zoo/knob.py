@@ -61,27 +61,39 @@ def knob_within(knob: str, cost: Callable[[int], int | None], budget: int, upper
             raise ConfigError("param_budget", f"{budget:,} cannot be reached by {what}: its largest adapter ({knob} "
                               f"{dear}; the targets' smaller dimension bounds {knob}) has {at(dear):,} parameters")
         return KnobChoice(knob, dear, at(dear), budget)
+    bisect = False
     while True:  # at(cheap) <= budget < at(dear)
         lo, hi = sorted((cheap, dear))
-        middle = accepted_near((lo + hi) // 2, lo, hi) if hi - lo > 1 else None
+        if hi - lo <= 1:
+            return KnobChoice(knob, cheap, at(cheap), budget)
+        # Counts are mostly affine in the knob, so the value the line through the two ends puts at the
+        # budget is usually the answer or next to it; a step that did not halve the range is followed
+        # by a halving one, in case the count is far from a line.
+        guess = cheap + (budget - at(cheap)) * (dear - cheap) / (at(dear) - at(cheap))
+        middle = accepted_near((lo + hi) // 2 if bisect else min(hi - 1, max(lo + 1, int(guess))), lo, hi)
         if middle is None:
             return KnobChoice(knob, cheap, at(cheap), budget)
         if at(middle) <= budget:
             cheap = middle
+            # the next accepted value towards the dear end usually settles it (counts being near-affine)
+            step = 1 if dear > cheap else -1
+            following = next((v for v in range(cheap + step, cheap + step * (SCAN + 1), step)
+                              if v != dear and lo < v < hi and at(v) is not None), None)
+            if following is not None:
+                cheap, dear = (following, dear) if at(following) <= budget else (cheap, following)
         else:
             dear = middle
+        bisect = not bisect and abs(dear - cheap) > (hi - lo) / 2
 
 
 def largest_accepted(at: Callable[[int], int | None], low: int, upper: int) -> int:
-    """The largest value PEFT accepts up to ``upper`` (``low`` is accepted); accepted values are taken
-    to lie less than SCAN apart near the top, as ranks, block sizes and divisors of widths do."""
-    def accepted_in_window(value: int) -> int | None:
-        return next((v for v in range(value, max(low, value - SCAN), -1) if at(v) is not None), None)
-
-    if accepted_in_window(upper) is not None:
-        return accepted_in_window(upper)
-    good, bad = low, upper  # bisection on "some value in the window below is accepted"
+    """The largest value PEFT accepts up to ``upper`` (``low`` is accepted). Where ``upper`` itself is
+    refused, accepted values are taken to run from ``low`` up to a bound (SHiRA's r, whose mask must
+    fit the weight), found by bisection, then the nearest accepted value at or below it."""
+    if at(upper) is not None:
+        return upper
+    good, bad = low, upper
     while bad - good > 1:
         middle = (good + bad) // 2
-        good, bad = (middle, bad) if accepted_in_window(middle) is not None else (good, middle)
-    return accepted_in_window(good) or low
+        good, bad = (middle, bad) if at(middle) is not None else (good, middle)
+    return good
