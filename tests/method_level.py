@@ -16,6 +16,13 @@ FAST = {
     "adalora": {"adalora_init_r": 3, "adalora_target_r": 2},
     "layerwise": {"rank_strategy": "linear_decay", "rank_max": 4, "rank_min": 2, "lora_r": 2},
     "plateau_lora": {"plateau_initial_rank": 2, "plateau_max_rank": 4},
+    # PEFT-config presets: a small value of each one's knob (the tiny models are 32 wide)
+    "peft": {"peft_config": {"peft_type": "VERA", "r": 4}},
+    "olora": {"peft_config": {"r": 2}}, "vera": {"peft_config": {"r": 4}}, "loha": {"peft_config": {"r": 2}},
+    "lokr": {"peft_config": {"r": 2}}, "oft": {"peft_config": {"oft_block_size": 4}},
+    "boft": {"peft_config": {"boft_block_size": 4}}, "miss": {"peft_config": {"r": 4}},
+    "randlora": {"peft_config": {"r": 4}}, "shira": {"peft_config": {"r": 2}},
+    "qdora": {"peft_config": {"r": 2}, "quantization": "nf4"},  # DoRA itself: the tiny model is built, not loaded 4-bit
 }
 VOCAB, LENGTH, EXAMPLES = 300, 8, 16
 

@@ -44,6 +44,7 @@ def count_lines(report: CountReport, cap: int | None = None) -> list[str]:
     lines = [f"Method {report.method} on {report.model_name_or_path} ({head})"]
     if report.rank_pattern:
         lines += [f"  {line}" for line in ranks_by_layer(report.rank_pattern)]
+    lines += [f"  {note}" for note in report.notes]
     lines.append(f"Adapter parameters:   {counts.adapter:>12,}")
     if counts.peak_adapter != counts.adapter:
         lines.append(f"Peak during training: {counts.peak_adapter:>12,}")

@@ -77,6 +77,7 @@ def prepare_method(config: TrainConfig, options: dict[type, object], num_labels:
     ``base``: a loaded model to prepare a copy of (its weights shared), so that preparing many
     configurations of one model loads it once."""
     method, options = resolve_method(config.peft_method, options)
+    method.check(config, options, causal_lm=num_labels is None)
     if base is None:
         loaded = load_model(config.model_name_or_path, num_labels, config.seed, quantization=quantization_of(options))
         base_bytes = model_bytes(loaded.model)
@@ -101,6 +102,7 @@ class CountReport:
     quantization: dict  # as results_final.json records it
     base_model_bytes: int | None  # the base as loaded; None when counted on a shared full-precision base
     adapter_bytes_estimate: int  # the trainable weights as saved
+    notes: list[str] = dataclasses.field(default_factory=list)  # what the method chose (a budget knob's value)
 
 
 def count_configuration(config: TrainConfig, options: dict[type, object], num_labels: int | None,
@@ -120,7 +122,8 @@ def count_configuration(config: TrainConfig, options: dict[type, object], num_la
         parameters=counts, rank_pattern=prepared.summary.get("rank_pattern"), summary=prepared.summary,
         quantization=quantization_summary(quantization_of(made.options)),
         base_model_bytes=made.base_bytes,
-        adapter_bytes_estimate=counts.trainable * _bytes_per_trainable_weight(prepared.model))
+        adapter_bytes_estimate=counts.trainable * _bytes_per_trainable_weight(prepared.model),
+        notes=list(prepared.count_notes))
 
 
 def _bytes_per_trainable_weight(model) -> int:

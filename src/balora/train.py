@@ -117,6 +117,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     require_tracker(config.report_to)
     check_model_source(config.model_name_or_path)
     resolve_precision(config.precision)  # e.g. fp16 without a GPU is refused before any folder exists
+    method.check(config, options, causal_lm=spec.is_text_to_text)  # e.g. a PEFT config's fields, before loading
 
     # --- One writer per experiment: the lock comes before the folder is looked at, and is held
     # until the run ends (the OS drops it if the process dies).

@@ -12,6 +12,7 @@ import torch
 
 from balora.cli import main
 from balora.methods import METHODS, all_option_classes
+from balora.methods.zoo.presets import PRESETS_BY_NAME
 from balora.quantization import QuantizationOptions
 from method_level import context, tiny_classifier, tiny_dataset
 
@@ -35,15 +36,20 @@ CHANGES = {
     "lora_ga_gradient_samples": ({}, 8), "lora_ga_direction": ({}, "ArBr"), "lora_ga_scale": ({}, "unit"),
     "lora_ga_stable_gamma": ({}, 4),
     "eva_samples": ({}, 8), "eva_rho": ({}, 1.0), "eva_tau": ({}, 0.5), "eva_whiten": ({}, True),
+    "peft_config": ({}, {"r": 4}), "budget_knob": ({"param_budget": 4096}, "alpha"),
     "quantization": ({}, "nf4"), "bnb_4bit_compute_dtype": ({"quantization": "nf4"}, "bfloat16"),
     "bnb_4bit_use_double_quant": ({"quantization": "nf4"}, True),
     "prepare_kbit_training": ({"quantization": "nf4"}, True),
 }
 METHOD_FLAGS = [f.name for cls in all_option_classes() for f in dataclasses.fields(cls)]
 QUANTIZATION_FLAGS = [f.name for f in dataclasses.fields(QuantizationOptions)]
-READ = sorted((name, flag) for name, m in METHODS.items() for cls in m.option_classes
+# The PEFT-config presets and `peft` read the same flags through the same code: loha stands for them
+# (its budget knob changed to alpha, an integer field that changes no count, still sets alpha).
+CHECKED = {name: m for name, m in METHODS.items() if name not in PRESETS_BY_NAME and name != "peft"} | {
+    "loha": METHODS["loha"]}
+READ = sorted((name, flag) for name, m in CHECKED.items() for cls in m.option_classes
               for flag in cls.__dataclass_fields__ if flag not in QUANTIZATION_FLAGS)
-NOT_READ = sorted((name, flag) for name, m in METHODS.items() for flag in METHOD_FLAGS
+NOT_READ = sorted((name, flag) for name, m in CHECKED.items() for flag in METHOD_FLAGS
                   if not any(flag in cls.__dataclass_fields__ for cls in m.option_classes))
 
 
@@ -99,8 +105,8 @@ def test_a_flag_the_method_reads_changes_what_it_prepares(tmp_path, monkeypatch,
         start = {**start, **custom_ranks(tmp_path)}
     if method == "layerwise" and flag == "rank_config":
         changed = str(tmp_path / changed)
-    if method in ("lora", "pissa", "lora_ga") and flag == "param_budget":
-        changed = 1024  # met through the rank: exactly rank 4 (256 per rank on the tiny model), not 8
+    if method in ("lora", "pissa", "lora_ga", "loha") and flag == "param_budget":
+        changed = 1024  # met through the rank: exactly rank 4 (256 per rank on the tiny model), not 8; loha: r 2
     before = fingerprint(prepared_with(method, start))
     after = fingerprint(prepared_with(method, {**start, flag: changed}))
     assert before != after

@@ -100,3 +100,16 @@ def test_ba_lora_v2_study_is_lora_r8_on_every_linear_layer_for_every_method():
             assert abs(adapter - group.budget) <= 0.01 * group.budget
         else:  # EVA counts at its uniform start here; it moves ranks between the two shapes as it runs
             assert adapter == group.budget, group.key
+
+
+def test_the_peft_zoo_dry_run_meets_lora_r8s_budget_on_sst2(capsys):
+    from balora.cli import main
+
+    path = next(p for p in CONFIGS if p.name == "peft_zoo.yaml")
+    # SST-2 only: the Alpaca half counts SmolLM2, which a fresh machine first converts from GGUF
+    assert main(["study", str(path), "--dry_run", "--datasets", "sst2"]) == 0
+    rows = {line.split()[2]: line.split()[4:] for line in capsys.readouterr().out.splitlines()
+            if line.startswith("sst2 ")}
+    assert set(rows) == {"lora", "olora", "loha", "oft", "boft", "miss", "randlora", "shira", "qdora"}
+    for method, (budget, adapter, _) in rows.items():
+        assert budget == "73,728" and 0.8 * 73_728 <= int(adapter.replace(",", "")) <= 73_728, method

@@ -8,7 +8,7 @@ import importlib
 from balora.errors import UserError
 from balora.methods.base import Method, MethodContext, PreparedModel
 
-# One line per method: "module:Method object". A method's package __init__ is light (no torch or
+# One line per method: "module:Method object" (or a tuple of them: the PEFT presets). A method's package __init__ is light (no torch or
 # PEFT), so reading the registry stays fast.
 REGISTRY = (
     "balora.methods.finetune:FULL",
@@ -22,15 +22,18 @@ REGISTRY = (
     "balora.methods.lora_ga:LORA_GA",
     "balora.methods.eva:EVA",
     "balora.methods.dora:DORA",
+    "balora.methods.zoo:PEFT",
+    "balora.methods.zoo:PRESET_METHODS",  # one line each in balora/methods/zoo/presets.py
 )
 
 
-def _load(entry: str) -> Method:
+def _load(entry: str) -> tuple[Method, ...]:
     module, name = entry.split(":")
-    return getattr(importlib.import_module(module), name)
+    loaded = getattr(importlib.import_module(module), name)
+    return loaded if isinstance(loaded, tuple) else (loaded,)
 
 
-METHODS: dict[str, Method] = {method.name: method for method in map(_load, REGISTRY)}
+METHODS: dict[str, Method] = {method.name: method for entry in REGISTRY for method in _load(entry)}
 
 
 def get_method(name: str) -> Method:

@@ -72,6 +72,8 @@ class PreparedModel:
     # What to keep for --resume (plain values and tensors), called whenever the Trainer saves a
     # checkpoint; the pipeline stores it with the checkpoint and hands it back to ``prepare``.
     resume_state: Callable[[], Any] | None = None
+    # Lines `balora count` prints about what the method chose for this model (a budget knob's value).
+    count_notes: list[str] = field(default_factory=list)
 
     def save_model(self, model: nn.Module, directory: str) -> None:
         """The trained model as `peft.PeftModel.from_pretrained` (or transformers, for full
@@ -100,6 +102,14 @@ class Method:
     # Flags whose value is the rank of a target module (at the start or at most): each is refused
     # above the smaller dimension of the target matrices, where a rank adds nothing.
     rank_flags: tuple[str, ...] = ()
+    # "module:function" taking (TrainConfig, options, causal_lm: bool): checks that need the method's
+    # library but no loaded model or data (a PEFT config's fields), run before anything loads.
+    check_function: str | None = None
+
+    def check(self, config: TrainConfig, options: dict[type, Any], causal_lm: bool) -> None:
+        if self.check_function is not None:
+            module, function = self.check_function.split(":")
+            getattr(importlib.import_module(module), function)(config, options, causal_lm)
 
     def prepare(self, model: nn.Module, ctx: MethodContext) -> PreparedModel:
         module, function = self.prepare_function.split(":")

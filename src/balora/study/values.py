@@ -63,6 +63,8 @@ def typed_setting(name: str, value):
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         optional, annotation = len(args) < len(typing.get_args(annotation)), args[0]
+        if any(isinstance(value, arm) for arm in args[1:] if isinstance(arm, type)):
+            return value  # e.g. peft_config: a file name, or the mapping itself
     if value is None:
         if optional:
             return None
