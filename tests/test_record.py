@@ -126,3 +126,23 @@ def test_the_string_key_check_finds_the_reads_it_is_for(tmp_path):
             "lora.data['sizes']"]
     finally:
         SRC = saved
+
+
+def test_eval_files_are_read_by_task_and_a_foreign_one_is_one_line(tmp_path):
+    import json
+
+    import pytest
+
+    from balora.errors import UserError
+    from balora.record import read_harness_scores
+
+    scores = {"task": "sums", "experiment": "x", "base_model": "m", "method": "lora",
+              "tuned": {"acc": 0.5, "acc_stderr": 0.1}, "untuned": {"acc": 0.25}, "examples": None, "limit": 6,
+              "num_fewshot": None, "batch_size": 8, "include_path": None, "adapter_check": {}, "higher_is_better": None,
+              "lm_eval_version": "0.4", "task_config": None}
+    (tmp_path / "eval_sums.json").write_text(json.dumps(scores))
+    read = read_harness_scores(tmp_path)
+    assert list(read) == ["sums"] and read["sums"].metrics() == ["acc"] and read["sums"].as_dict() == scores
+    (tmp_path / "eval_other.json").write_text(json.dumps({"task": "other", "score": 1}))
+    with pytest.raises(UserError, match="eval_other.json: not a section of this balora's results; missing "):
+        read_harness_scores(tmp_path)

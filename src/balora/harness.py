@@ -168,7 +168,7 @@ def run_eval(experiment: str, tasks: str, limit: int | None = None, num_fewshot:
     from importlib.metadata import version
 
     from balora.push import finished_experiment
-    from balora.record import read_results_record
+    from balora.record import HarnessScores, read_results_record
     from balora.results import atomic_write_json
 
     require_lm_eval()
@@ -193,13 +193,13 @@ def run_eval(experiment: str, tasks: str, limit: int | None = None, num_fewshot:
         tuned_scores, untuned_scores = scores(results), scores(untuned["results"].get(task, {}))
         say(task_line(task, tuned_scores, untuned_scores))
         file = path / f"eval_{task}.json"
-        atomic_write_json(file, {
-            "task": task, "experiment": record.experiment_name, "base_model": record.model_name_or_path,
-            "method": record.method, "tuned": tuned_scores, "untuned": untuned_scores,
-            "examples": tuned.get("n-samples", {}).get(task), "limit": limit, "num_fewshot": num_fewshot,
-            "batch_size": batch_size, "include_path": include_path,
-            "adapter_check": {"inputs": CHECKED_EXAMPLES, "max_loglikelihood_difference": checks.get(task)},
-            "higher_is_better": tuned.get("higher_is_better", {}).get(task), "lm_eval_version": version("lm_eval"),
-            "task_config": tuned.get("configs", {}).get(task)})
+        atomic_write_json(file, HarnessScores(
+            task=task, experiment=record.experiment_name, base_model=record.model_name_or_path,
+            method=record.method, tuned=tuned_scores, untuned=untuned_scores,
+            examples=tuned.get("n-samples", {}).get(task), limit=limit, num_fewshot=num_fewshot,
+            batch_size=batch_size, include_path=include_path,
+            adapter_check={"inputs": CHECKED_EXAMPLES, "max_loglikelihood_difference": checks.get(task)},
+            higher_is_better=tuned.get("higher_is_better", {}).get(task), lm_eval_version=version("lm_eval"),
+            task_config=tuned.get("configs", {}).get(task)).as_dict())
         written.append(file)
     return written

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from balora.errors import UserError
-from balora.record_sections import (DataSummary, MemorySummary, ParameterCounts, ProcessPeak, RuntimeSummary,
+from balora.record_sections import (DataSummary, HarnessScores, MemorySummary, ParameterCounts, ProcessPeak, RuntimeSummary,
                                     SplitSizes, Timing, section_from_dict)
 
-__all__ = ["DataSummary", "MemorySummary", "ParameterCounts", "ProcessPeak", "ResultsRecord", "RuntimeSummary",
-           "SplitSizes", "Timing", "read_results_record"]
+__all__ = ["DataSummary", "HarnessScores", "MemorySummary", "ParameterCounts", "ProcessPeak", "ResultsRecord", "RuntimeSummary",
+           "SplitSizes", "Timing", "read_harness_scores", "read_results_record"]
 
 # The typed sections, by field name: how each is read from the file.
 _SECTIONS = {"parameters": ParameterCounts, "data": DataSummary, "timing": Timing, "peak_memory": ProcessPeak,
@@ -89,3 +89,15 @@ def read_results_record(path: str | Path) -> ResultsRecord:
     from balora.results import read_results_file
 
     return ResultsRecord.from_dict(read_results_file(Path(path)), str(path))
+
+
+def read_harness_scores(folder: str | Path) -> dict[str, HarnessScores]:
+    """The experiment's eval_<task>.json files (lm-eval's scores, balora.harness), by task."""
+    from balora.results import read_results_file
+
+    found = {}
+    for path in sorted(Path(folder).glob("eval_*.json")):
+        scores = section_from_dict(HarnessScores, read_results_file(path), str(path))
+        if scores is not None:
+            found[scores.task] = scores
+    return found

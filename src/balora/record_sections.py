@@ -196,3 +196,33 @@ class MemorySummary:
     @property
     def peak_on_cuda(self) -> bool:
         return self.peak_measure.startswith("cuda")
+
+
+@dataclass(frozen=True)
+class HarnessScores:
+    """eval_<task>.json, what `balora eval` (or a study's eval_tasks) wrote for one lm-eval task: its
+    scores with the adapter applied (tuned) and without (untuned), metric -> value, stderr as
+    <metric>_stderr, and how they were made."""
+
+    task: str
+    experiment: str
+    base_model: str | None
+    method: str
+    tuned: dict[str, float]
+    untuned: dict[str, float]
+    examples: dict[str, Any] | None  # lm-eval's n-samples: original, effective
+    limit: int | None
+    num_fewshot: int | None
+    batch_size: int
+    include_path: str | None
+    adapter_check: dict[str, Any]  # inputs compared, max_loglikelihood_difference
+    higher_is_better: dict[str, bool] | None
+    lm_eval_version: str
+    task_config: dict[str, Any] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return section_as_dict(self)
+
+    def metrics(self) -> list[str]:
+        """The task's metrics (their stderr left out), in lm-eval's order."""
+        return [name for name in self.tuned if not name.endswith("_stderr") and "_stderr," not in name]

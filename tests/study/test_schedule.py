@@ -70,8 +70,9 @@ class FakeExecutor:
 
 
 def plan_of(tmp_path, *groups) -> StudyPlan:
-    return StudyPlan(SimpleNamespace(name="fake", source=SimpleNamespace(path="fake.yaml")), str(tmp_path / "results"),
-                     list(groups))
+    study_file = SimpleNamespace(name="fake", source=SimpleNamespace(path="fake.yaml"), eval_limit=None,
+                                 eval_include_path=None)
+    return StudyPlan(study_file, str(tmp_path / "results"), list(groups))
 
 
 def study(tmp_path):

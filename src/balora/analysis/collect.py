@@ -14,7 +14,7 @@ from pathlib import Path
 from balora.analysis.labels import distinguishing_settings, group_label
 from balora.config import bookkeeping_settings
 from balora.errors import UserError
-from balora.record import ResultsRecord, read_results_record
+from balora.record import HarnessScores, ResultsRecord, read_harness_scores, read_results_record
 from balora.results import read_results_file
 
 # Settings that do not make two runs different configurations.
@@ -34,6 +34,10 @@ class Run:
     @property
     def seed(self) -> int:
         return self.results.seed
+
+    def harness_scores(self) -> dict[str, HarnessScores]:
+        """Its lm-eval scores (eval_<task>.json, from `balora eval` or a study's eval_tasks), by task."""
+        return read_harness_scores(self.path)
 
 
 @dataclass

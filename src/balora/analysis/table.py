@@ -78,6 +78,30 @@ def memory_columns(group: RunGroup) -> dict:
             "process_peak_mb": statistics.mean(process_peaks) if process_peaks else None}
 
 
+def harness_columns(group: RunGroup) -> dict:
+    """eval:<task>:<metric>_mean / _std / _n: lm-eval's score with the adapter applied, over the seeds
+    that have the task's eval_<task>.json."""
+    values: dict[tuple[str, str], list[float]] = {}
+    for run in group.runs:
+        for task, scores in run.harness_scores().items():
+            for name in scores.metrics():
+                values.setdefault((task, name), []).append(scores.tuned[name])
+    columns = {}
+    for (task, name), scores in values.items():
+        base = f"eval:{task}:{name}"
+        columns[f"{base}_mean"], columns[f"{base}_std"] = mean_and_std(scores)
+        columns[f"{base}_n"] = len(scores)
+    return columns
+
+
+def _harness_cell(row, column: str) -> str:
+    base = column.removesuffix("_mean")
+    mean = row.get(column)
+    if mean is None or pd.isna(mean):
+        return "—"
+    return metric(base.rpartition(":")[2]).mean_std_text(mean, row.get(f"{base}_std"), int(row[f"{base}_n"]))
+
+
 def _megabytes(value, digits: int) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
@@ -122,6 +146,7 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
             row["validation_peak_mean"], row["validation_peak_std"] = mean_and_std(peaks)
         row["experiments"] = ";".join(r.name for r in group.runs)
         row.update(memory_columns(group))
+        row.update(harness_columns(group))
         rows.append(row)
     add_family_columns(rows)  # Holm's correction reads every comparison of the table
     return pd.DataFrame(rows)
@@ -147,8 +172,10 @@ def _delta(row) -> str:
 def markdown_table(table: pd.DataFrame) -> str:
     swept = [c for c in table.columns if c.startswith("swept_")]
     shown = [m for m in TABLE_METRICS if f"test_{m}_mean" in table.columns]
+    harness = [c for c in table.columns if c.startswith("eval:") and c.endswith("_mean")]
     header = ["method", "dataset", "k-shot", *(c.removeprefix("swept_") for c in swept), "adapter params",
-              *(["trainable params"] if swept else []), *(metric(m).label for m in shown), *(["peak validation"] if swept else []), "n", "wall s",
+              *(["trainable params"] if swept else []), *(metric(m).label for m in shown),
+              *(" ".join(c.removesuffix("_mean").split(":")[1:]) for c in harness), *(["peak validation"] if swept else []), "n", "wall s",
               "Δ vs LoRA, same budget", *STATISTICS_HEADER, "base / adapter MB", "train peak MB"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
@@ -161,7 +188,7 @@ def markdown_table(table: pd.DataFrame) -> str:
                     f"{headline.shown(row['validation_peak_mean']):.{headline.digits}f}"]
         trainable = [f"{int(row['trainable_params']):,}"] if swept else []
         cells = [row["method"], row["dataset"], shots, *swept_cells, f"{int(row['adapter_params']):,}",
-                 *trainable, *(_mean_std(row, m) for m in shown), *peak,
+                 *trainable, *(_mean_std(row, m) for m in shown), *(_harness_cell(row, c) for c in harness), *peak,
                  str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row), *statistics_cells(row),
                  f"{_megabytes(row['base_model_mb'], 1)} / {_megabytes(row['adapter_mb'], 2)}",
                  _megabytes(row["peak_training_mb"], 0)]
@@ -171,7 +198,9 @@ def markdown_table(table: pd.DataFrame) -> str:
              "as loaded (quantized where quantized), the adapter file as saved, and the peak memory training added "
              "(mean over seeds; GPU allocator or CPU resident memory, see results_final.json)."
              + (" Peak validation: the best validation headline metric of any evaluation, mean over seeds."
-                if swept else "") + " " + STATISTICS_NOTES)
+                if swept else "")
+             + (" lm-eval columns (task metric): the adapted model's score from eval_<task>.json, over the seeds "
+                "evaluated." if harness else "") + " " + STATISTICS_NOTES)
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from balora.errors import TrainingFailure
+from balora.study.evaluation import check_eval_tasks
 from balora.study.plan import StudyOptions, StudyPlan, check_trainable_cap, plan_study
 from balora.study.studyfile import parse_study
 
@@ -48,6 +49,10 @@ def print_plan(path: str, options: StudyOptions) -> None:
             print(f"    {group.key}-lr<selected>-s{{{','.join(str(s) for s in group.seeds[1:])}}}"
                   f"  (after the learning rate is selected on validation)")
     check_trainable_cap(plan)
+    check_eval_tasks(plan)
+    evaluated = sorted({task for group in plan.groups for task in group.eval_tasks})
+    if evaluated:
+        print(f"Each finished experiment is evaluated by lm-eval on {', '.join(evaluated)}")
 
 
 def run_study_command(path: str, flags) -> None:
@@ -62,6 +67,7 @@ def run_study_command(path: str, flags) -> None:
     plan = plan_from_file(path, flags.plan_options())
     require_trackers(plan)  # a tracker the study file names
     check_trainable_cap(plan)
+    check_eval_tasks(plan)
     executor = make_executor(flags.executor, plan.results_dir, flags.workers, flags.gpus_per_experiment,
                              flags.ray_address, flags.slurm())
     print(f"Study {plan.study.name}: {len(plan.groups)} configurations, up to {plan.experiment_count} experiments, "

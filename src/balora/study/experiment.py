@@ -31,12 +31,17 @@ class ExperimentJob:
     retry_failed: bool = False
     study: str | None = None  # the study's name: its group in a tracker
     search: bool = False  # a run of the group's learning-rate search (else: a seed at the chosen rate)
+    eval_tasks: tuple[str, ...] = ()  # lm-eval tasks once finished (balora.study.evaluation)
+    eval_limit: int | None = None
+    eval_include_path: str | None = None
 
     @classmethod
     def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool,
-           study: str | None = None, search: bool = False) -> ExperimentJob:
+           study=None, search: bool = False) -> ExperimentJob:
+        """``study``: the StudyFile (its name and eval settings), or None."""
+        evals = (tuple(group.eval_tasks), study.eval_limit, study.eval_include_path) if study else ()
         return cls(results_dir, group.experiment_name(learning_rate, seed), dict(group.settings), learning_rate,
-                   seed, retry_failed, study, search)
+                   seed, retry_failed, study.name if study else None, search, *evals)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -64,6 +69,17 @@ def check_same_settings(name: str, saved: dict, wanted: dict) -> None:
     if changed:
         raise UserError(f"experiment {name} exists with other settings ({', '.join(changed)}); "
                         "use another results_dir for a changed study")
+
+
+def _evaluated(job: ExperimentJob, outcome: Outcome) -> Outcome:
+    """The completed experiment after its eval_tasks; an eval that fails is told in ``error`` (the
+    experiment stays completed: its training is sound, and the next study run retries the eval)."""
+    if job.eval_tasks:
+        from balora.study.evaluation import run_experiment_evals
+
+        outcome.error = run_experiment_evals(Path(job.results_dir) / job.name, job.eval_tasks, job.eval_limit,
+                                             job.eval_include_path)
+    return outcome
 
 
 def run_experiment(job: ExperimentJob) -> Outcome:
@@ -103,13 +119,14 @@ def _run_locked(job: ExperimentJob) -> Outcome:
             check_same_settings(name, read_json(experiment.file("config.json")),
                                 resolved_settings(with_resolved_defaults(config), options))
         if status == "completed":
-            return Outcome(name, "completed", read_results_record(experiment.file("results_final.json")))
+            return _evaluated(job, Outcome(name, "completed",
+                                           read_results_record(experiment.file("results_final.json"))))
         if status == "failed" and not job.retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
         with run_labels(config.report_to, job.study, "search" if job.search else "seed"):
             record = train(config, options, Console(quiet=True))
-        return Outcome(name, "completed", record, ran_now=True)
+        return _evaluated(job, Outcome(name, "completed", record, ran_now=True))
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)
     except Exception as err:  # a bug in one experiment must not cost the rest of the study

@@ -48,6 +48,7 @@ class Group:
     entry_label: str | None = None  # the study file's label of a swept entry (label: label-<setting>=<value>)
     swept: dict[str, Any] = field(default_factory=dict)  # setting -> value of this combination of the sweep
     swept_text: dict[str, str] = field(default_factory=dict)  # setting -> the value as a legend shows it
+    eval_tasks: tuple[str, ...] = ()  # lm-eval tasks run on each finished experiment (balora.study.evaluation)
 
     def experiment_name(self, learning_rate: float, seed: int) -> str:
         return f"{self.key}-lr{learning_rate:g}-s{seed}"
@@ -220,6 +221,11 @@ def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
     if shots is not None:
         settings["train_samples"] = shots
     num_labels = checked_data(context, spot, settings).num_labels
+    eval_tasks = tuple(phase["eval_tasks"] if "eval_tasks" in phase else study.eval_tasks)
+    if eval_tasks and num_labels is not None:
+        where = ("phases", phase_name, "eval_tasks") if "eval_tasks" in phase else ("eval_tasks",)
+        raise doc.error(where, f"eval_tasks runs lm-eval on language models; {dataset} trains a classifier "
+                        f"({label} in phase {phase_name})")
     budget, budget_value = None, spot.budget_value
     if budget_value is not None:
         reference = {**study_wide, **options.overrides}  # what "LoRA at rank r" means here
@@ -248,7 +254,8 @@ def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
     return Group(key=key, phase=phase_name, dataset=dataset, label=str(label), method=method, budget=budget,
                  train_samples=settings.get("train_samples"), settings=settings, learning_rates=tuple(grid),
                  seeds=spot.seeds, line=doc.line(*entry_keys), counts=counts,
-                 entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text)
+                 entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text,
+                 eval_tasks=eval_tasks)
 
 
 def _check_settings(doc, keys: tuple, settings: dict) -> None:

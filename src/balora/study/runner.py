@@ -62,7 +62,7 @@ class _Driver:
                     tries = scheduler.start(task)
                     group = self.groups[task.group]
                     job = ExperimentJob.of(self.plan.results_dir, group, task.learning_rate, task.seed,
-                                           self.retry_failed, self.plan.study.name, task.search)
+                                           self.retry_failed, self.plan.study, task.search)
                     self.where[task.name] = self.executor.submit(job, tries)
                     again = f" (try {tries})" if tries > 1 else ""
                     if self.where[task.name] == "here":  # serial: the line it always printed
@@ -141,4 +141,4 @@ def _describe(outcome: Outcome, seconds: float | None) -> str:
     results = outcome.results
     how = f"done in {seconds or 0:.0f} s" if outcome.ran_now else "already finished"
     return (f"{how}: validation {results.headline_metric} {results.validation():.4f}, "
-            f"test {results.headline_metric} {results.test():.4f}")
+            f"test {results.headline_metric} {results.test():.4f}" + (f"; {outcome.error}" if outcome.error else ""))

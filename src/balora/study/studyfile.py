@@ -28,6 +28,9 @@ TOP_LEVEL_KEYS = {
     "learning_rates": "learning-rate grid per method (method name -> list)",
     "phases": "phase name -> methods, budgets, train_samples, settings",
     "max_trainable_parameters": "refuse the study if a configuration trains more (adapter + head)",
+    "eval_tasks": "lm-eval tasks run on each finished experiment, as `balora eval --tasks` (decoders)",
+    "eval_limit": "examples per eval task (default: all)",
+    "eval_include_path": "folder of your own lm-eval task YAML, as `balora eval --include_path`",
 }
 PHASE_KEYS = {
     "methods": "label -> settings of one method (peft_method, learning_rates, any train flag)",
@@ -36,6 +39,7 @@ PHASE_KEYS = {
     "settings": "`balora train` settings for every experiment of the phase",
     "seeds": "seeds of this phase (default: the study's)",
     "datasets": "datasets of this phase (default: the study's)",
+    "eval_tasks": "lm-eval tasks of this phase's experiments (default: the study's)",
 }
 METHOD_KEYS = {"peft_method", "learning_rates", "sweep"}  # sweep: see balora.study.sweeps
 # The study decides these for every experiment; a study file may not set them.
@@ -109,6 +113,9 @@ class StudyFile:
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The mapping form of `datasets`: the study's name for a dataset -> {"dataset": kind, settings...}
     dataset_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    eval_tasks: list[str] = field(default_factory=list)  # a phase's own eval_tasks is in its mapping
+    eval_limit: int | None = None
+    eval_include_path: str | None = None  # absolute: workers may start elsewhere
 
     def kind_of(self, name: str) -> str:
         """What `balora train --dataset` gets for the study's dataset ``name`` (csv for a CSV of one's own)."""
@@ -167,6 +174,31 @@ def _datasets(doc: Located, value: Any) -> tuple[list[str], dict[str, dict[str, 
     return list(sources), sources
 
 
+def _eval_tasks(doc: Located, keys: tuple, value: Any) -> list[str]:
+    """lm-eval task names; an empty list (a phase without evals) is allowed."""
+    if value == [] or value is None:
+        return []
+    names = _list_of(doc, keys, value, str, "eval_tasks")
+    for i, name in enumerate(names):
+        if not name.strip() or "," in name:
+            raise doc.error(keys + ((i,) if isinstance(value, list) else ()),
+                            f"eval_tasks names one lm-eval task per entry (got {name!r})")
+    return names
+
+
+def _eval_settings(doc: Located, top: dict) -> dict[str, Any]:
+    limit = top.get("eval_limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise doc.error(("eval_limit",), f"eval_limit is a whole number of examples >= 1 (got {limit!r})")
+    folder = top.get("eval_include_path")
+    if folder is not None:
+        if not isinstance(folder, str) or not Path(folder).expanduser().is_dir():
+            raise doc.error(("eval_include_path",), f"eval_include_path {folder!r}: no such folder")
+        folder = str(Path(folder).expanduser().resolve())
+    return {"eval_tasks": _eval_tasks(doc, ("eval_tasks",), top.get("eval_tasks")), "eval_limit": limit,
+            "eval_include_path": folder}
+
+
 def parse_study(path: str | Path) -> StudyFile:
     doc = read_located_yaml(path)
     top = _check_keys(doc, (), doc.data, "the study", TOP_LEVEL_KEYS)
@@ -205,6 +237,8 @@ def parse_study(path: str | Path) -> StudyFile:
         for list_key, kind in (("seeds", int), ("train_samples", int), ("datasets", str)):
             if list_key in phase:
                 phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)
+        if "eval_tasks" in phase:
+            phase["eval_tasks"] = _eval_tasks(doc, keys + ("eval_tasks",), phase["eval_tasks"])
         phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), "settings")
         phases[phase_name] = phase
     datasets, dataset_sources = _datasets(doc, top.get("datasets", ["sst2"]))
@@ -220,5 +254,6 @@ def parse_study(path: str | Path) -> StudyFile:
                         for method, grid in grids.items()},
         phases=phases,
         dataset_sources=dataset_sources,
+        **_eval_settings(doc, top),
     )
 
