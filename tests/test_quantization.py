@@ -141,3 +141,61 @@ def test_count_prints_the_quantized_base_and_the_adapter_size(capsys, tiny_quant
         sizes[quantization] = float(lines["Base model as loaded"].split()[4])
         assert lines["Adapter as saved"].split()[3] == f"{(4096 + 130) * 4 / 2**20:.2f}"  # adapter + head, fp32
     assert sizes["nf4"] < sizes["none"]
+
+
+# Every LoRA-family method PEFT runs on 4-bit layers, with settings that keep its own phase short.
+NF4_DECODER_METHODS = {
+    "lora": {"lora_r": 2},
+    "dora": {"lora_r": 2},
+    "eva": {"lora_r": 2, "eva_samples": 8},
+    "olora": {"peft_config": {"r": 2}},
+    "qdora": {"peft_config": {"r": 2}},
+    "ba_lora": {"ba_lora_gradient_samples": 8},
+    "adalora": {},
+    "layerwise": {},
+    "plateau_lora": {},
+}
+
+
+@pytest.fixture(scope="module")
+def nf4_decoder(tmp_path_factory):
+    """A tiny Llama of hidden size 64 and 16 sums to train it on."""
+    import json
+
+    from tasks.conftest import CHAT_TEMPLATE
+    from tasks.test_answer_match import arithmetic_rows
+    from tiny_decoders import save_tiny_decoder
+    from transformers import AutoTokenizer
+
+    root = tmp_path_factory.mktemp("nf4_llama")
+    model = save_tiny_decoder(root / "llama", "llama", hidden=64)
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(model)
+    data = root / "sums.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in arithmetic_rows(24)))
+    return model, data
+
+
+@pytest.mark.parametrize("method", NF4_DECODER_METHODS)
+def test_each_lora_family_method_trains_and_saves_on_an_nf4_decoder(tmp_path, nf4_decoder, method):
+    pytest.importorskip("bitsandbytes", reason="pip install 'balora[quant]'")
+    model, data = nf4_decoder
+    results = run_train(tmp_path, tmp_path, model, peft_method=method, dataset="jsonl", train_file=str(data),
+                        prompt_column="question", response_column="answer", max_length=32, epochs=1, batch_size=8,
+                        untuned_baseline=False,
+                        method_settings={"quantization": "nf4", **NF4_DECODER_METHODS[method]})
+    assert results.memory.quantization == "nf4" and results.timing.optimizer_steps >= 1
+    checkpoint = tmp_path / "tiny" / "model_checkpoint"
+    assert (checkpoint / "adapter_model.safetensors").stat().st_size == results.memory.adapter_bytes > 0
+
+
+@pytest.mark.parametrize("method, why", [("pissa", "PEFT computes PiSSA's SVD on full-precision weights only"),
+                                         ("lora_ga", "PEFT estimates LoRA-GA's gradients on full-precision weights")])
+def test_methods_peft_refuses_on_a_4bit_base_are_one_line_before_anything_loads(tmp_path, capsys, method, why):
+    code = main(["train", "--experiment_name", "x", "--peft_method", method, "--quantization", "nf4",
+                 "--results_dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert f"--quantization does not apply to --peft_method {method}: {why}" in err
+    assert not any(tmp_path.iterdir())

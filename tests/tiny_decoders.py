@@ -38,14 +38,15 @@ def tiny_decoder_config(arch: str, vocab_size: int, hidden: int = 32, layers: in
     raise ValueError(f"unknown tiny decoder architecture {arch!r}")
 
 
-def save_tiny_decoder(path: Path, arch: str, seed: int = 0) -> str:
-    """Save a tiny causal LM and its tokenizer to ``path``, the way a pretrained decoder checkpoint looks."""
+def save_tiny_decoder(path: Path, arch: str, seed: int = 0, hidden: int = 32) -> str:
+    """Save a tiny causal LM and its tokenizer to ``path``, the way a pretrained decoder checkpoint looks
+    (``hidden`` 64 for a 4-bit base: bitsandbytes quantizes in blocks of 64)."""
     import torch
     from transformers import AutoModelForCausalLM
 
     tokenizer = tiny_tokenizer()
     torch.manual_seed(seed)
-    model = AutoModelForCausalLM.from_config(tiny_decoder_config(arch, len(tokenizer)))
+    model = AutoModelForCausalLM.from_config(tiny_decoder_config(arch, len(tokenizer), hidden))
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return str(path)

@@ -19,6 +19,10 @@ FOUR_BIT = ("nf4", "fp4")
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 # Heads of the sequence-classification models balora loads; they are freshly initialised and trained.
 HEAD_MODULE_NAMES = ["classifier", "score", "pre_classifier"]
+# Kept in full precision too: a decoder's LM head, as transformers keeps it when no skip list is given
+# (ours replaces its default). Small decoders (SmolLM2, the tests' Llama) tie it to the input
+# embeddings, and a 4-bit lm_head sharing the embedding's weight fails at the first forward.
+SKIPPED_MODULE_NAMES = HEAD_MODULE_NAMES + ["lm_head"]
 BITSANDBYTES_REQUIREMENT = "bitsandbytes>=0.47"
 
 
@@ -98,9 +102,9 @@ def loading_kwargs(options: QuantizationOptions | None, device) -> dict:
         config = BitsAndBytesConfig(
             load_in_4bit=True, bnb_4bit_quant_type=options.quantization,
             bnb_4bit_compute_dtype=getattr(torch, options.bnb_4bit_compute_dtype),
-            bnb_4bit_use_double_quant=options.bnb_4bit_use_double_quant, llm_int8_skip_modules=HEAD_MODULE_NAMES)
+            bnb_4bit_use_double_quant=options.bnb_4bit_use_double_quant, llm_int8_skip_modules=SKIPPED_MODULE_NAMES)
     else:
-        config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=HEAD_MODULE_NAMES)
+        config = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=SKIPPED_MODULE_NAMES)
     # bitsandbytes quantizes as the weights reach their device; name it so a GPU gets them.
     return {"quantization_config": config, "device_map": {"": str(device)}}
 

@@ -66,8 +66,14 @@ def check_options_apply(method: Method, options: dict[type, object]) -> None:
         default = cls()
         for name in (f.name for f in dataclasses.fields(cls)):
             if getattr(value, name) != getattr(default, name):
-                raise UserError(f"--{name} does not apply to --peft_method {method.name} "
-                                f"(methods that read it: {', '.join(readers_of(name))})")
+                raise UserError(not_applying(method, name))
+
+
+def not_applying(method: Method, name: str) -> str:
+    """The refusal of a flag the method does not read: why, where a library refuses it, and who reads it."""
+    why = f": {method.refused_flags[name]}" if name in method.refused_flags else ""
+    return (f"--{name} does not apply to --peft_method {method.name}{why} "
+            f"(methods that read it: {', '.join(readers_of(name))})")
 
 
 def readers_of(name: str) -> list[str]:
@@ -82,8 +88,7 @@ def refuse_flags_of_other_methods(method: Method, words: list[str]) -> None:
     for word in words:
         name = word[2:].split("=", 1)[0] if word.startswith("--") else None
         if name and readers_of(name):
-            raise UserError(f"--{name} does not apply to --peft_method {method.name} "
-                            f"(methods that read it: {', '.join(readers_of(name))})")
+            raise UserError(not_applying(method, name))
 
 
 def build_options(**settings) -> dict[type, object]:

@@ -105,6 +105,9 @@ class Method:
     # "module:function" taking (TrainConfig, options, causal_lm: bool): checks that need the method's
     # library but no loaded model or data (a PEFT config's fields), run before anything loads.
     check_function: str | None = None
+    # Flag -> why this method cannot take it (a limitation of the library it runs on), said in the
+    # one-line refusal of the flag: PEFT refuses to start PiSSA or LoRA-GA on a 4-bit base.
+    refused_flags: dict[str, str] = field(default_factory=dict, compare=False)
 
     def check(self, config: TrainConfig, options: dict[type, Any], causal_lm: bool) -> None:
         if self.check_function is not None:

@@ -8,4 +8,6 @@ from balora.methods.lora_ga.config import LoraGaOptions
 LORA_GA = Method("lora_ga", "PEFT LoRA-GA: LoRA started from the SVD of estimated full-weight gradients; saved as "
                  "plain LoRA.", (LoraRankOptions, LoraOptions, RsLoraOptions, LoraGaOptions, BudgetOptions),
                  "balora.methods.lora_ga.method:prepare_lora_ga", budget_settings=uniform_rank_within,
-                 rank_flags=("lora_r",), flag_help={"param_budget": BUDGET_AS_RANK})
+                 rank_flags=("lora_r",), flag_help={"param_budget": BUDGET_AS_RANK},
+                 refused_flags={"quantization": "PEFT estimates LoRA-GA's gradients on full-precision weights only "
+                                                 "and refuses a quantized base"})

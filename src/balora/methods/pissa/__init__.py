@@ -8,4 +8,6 @@ from balora.methods.pissa.config import PissaOptions
 PISSA = Method("pissa", "PEFT PiSSA: LoRA started from each weight's top singular vectors; saved as plain LoRA.",
                (LoraRankOptions, LoraOptions, RsLoraOptions, PissaOptions, BudgetOptions),
                "balora.methods.pissa.method:prepare_pissa", budget_settings=uniform_rank_within,
-               rank_flags=("lora_r",), flag_help={"param_budget": BUDGET_AS_RANK})
+               rank_flags=("lora_r",), flag_help={"param_budget": BUDGET_AS_RANK},
+               refused_flags={"quantization": "PEFT computes PiSSA's SVD on full-precision weights only "
+                                               "and refuses a 4-bit base"})
