@@ -102,7 +102,7 @@ def groups_from_study(plan) -> tuple[list[RunGroup], list[str]]:
     for group in plan.groups:
         learning_rate = group.learning_rates[0]
         if group.selects_learning_rate:
-            scores = {lr: validation_score(finished_results(plan, group.experiment_name(lr, group.seeds[0])))
+            scores = {lr: validation_score(finished_results(plan, group.experiment_name(lr, group.search_seed)))
                       for lr in group.learning_rates}
             learning_rate = select_learning_rate(scores)
             if learning_rate is None:

@@ -44,8 +44,8 @@ def print_plan(path: str, options: StudyOptions) -> None:
               f"{budget:>9} {counts['adapter']:>11,} {counts['peak_adapter']:>11,}{against}")
         for lr, seed in group.first_runs():
             print(f"    {group.experiment_name(lr, seed)}")
-        if group.selects_learning_rate:
-            print(f"    {group.key}-lr<selected>-s{{{','.join(str(s) for s in group.seeds[1:])}}}"
+        if group.remaining_seeds:
+            print(f"    {group.key}-lr<selected>-s{{{','.join(str(s) for s in group.remaining_seeds)}}}"
                   f"  (after the learning rate is selected on validation)")
     check_trainable_cap(plan)
 

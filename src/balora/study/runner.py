@@ -124,7 +124,7 @@ class _Driver:
                      "other seeds when done")
             return
         group = self.groups[event.group]
-        searched = {lr: getattr(self.outcomes.get(group.experiment_name(lr, group.seeds[0])), "results", None)
+        searched = {lr: getattr(self.outcomes.get(group.experiment_name(lr, group.search_seed)), "results", None)
                     for lr in event.scores}
         self.state.record("groups", event.group, search_record(searched, event.learning_rate))
         if event.learning_rate is None:

@@ -1,7 +1,7 @@
 """A study as a task graph, scheduled without any I/O: which experiment may run next.
 
 Each experiment is a task. A group without a learning-rate grid has all its seeds ready at once;
-a group with a grid first runs its *search* (every rate at the first seed) and its other seeds
+a group with a grid first runs its *search* (every rate at its search seed) and its other seeds
 become ready the moment the search is complete and a rate is selected. The scheduler owns the
 order, the selection, retries and cancellation; an executor only places the tasks it is handed
 and reports back how each ended. The driver (balora.study.runner) does the I/O.
@@ -29,6 +29,10 @@ class GroupLike(Protocol):
     key: str
     learning_rates: tuple[float, ...]
     seeds: tuple[int, ...]
+    search_seed: int  # the seed every rate of a grid runs at
+
+    @property
+    def remaining_seeds(self) -> tuple[int, ...]: ...
 
     @property
     def selects_learning_rate(self) -> bool: ...
@@ -121,7 +125,7 @@ class Scheduler:
         group = self.groups[group_key]
         if group.decided:
             raise ValueError(f"{group_key}: the learning rate is already selected")
-        task = self._add(group, learning_rate, group.spec.seeds[0], search=True)
+        task = self._add(group, learning_rate, group.spec.search_seed, search=True)
         group.search.append(task.name)
         return task
 
@@ -130,7 +134,7 @@ class Scheduler:
         """Experiments the study runs as far as is known now (a selection adds none: it was counted)."""
         selecting = [g for g in self.groups.values() if g.spec.selects_learning_rate]
         return (sum(1 for t in self.tasks.values() if not t.task.search)
-                + sum(len(g.search) + (0 if g.decided else len(g.spec.seeds) - 1) for g in selecting))
+                + sum(len(g.search) + (0 if g.decided else len(g.spec.remaining_seeds)) for g in selecting))
 
     # --- scheduling
     def ready(self) -> list[Task]:
@@ -190,7 +194,7 @@ class Scheduler:
         group.decided, group.scores = True, scores
         group.selected = select_learning_rate(scores)
         if group.selected is not None:
-            for seed in group.spec.seeds[1:]:
+            for seed in group.spec.remaining_seeds:
                 self._add(group, group.selected, seed, search=False)
         return [Selected(group.spec.key, group.selected, scores)]
 

@@ -23,6 +23,8 @@ TOP_LEVEL_KEYS = {
     "datasets": "dataset names, as in `balora datasets`; or name -> {dataset: csv|jsonl|<name>, settings} "
                 "for data of your own",
     "seeds": "random seeds; every configuration runs once per seed",
+    "search_seed": "the seed a learning-rate grid is searched at (default: the first of seeds); "
+                   "seeds then run at the chosen rate",
     "defaults": "`balora train` settings applied to every experiment",
     "dataset_defaults": "dataset name -> `balora train` settings of its experiments (over defaults)",
     "learning_rates": "learning-rate grid per method (method name -> list)",
@@ -35,6 +37,7 @@ PHASE_KEYS = {
     "train_samples": "k-shot sizes (examples per class) to sweep",
     "settings": "`balora train` settings for every experiment of the phase",
     "seeds": "seeds of this phase (default: the study's)",
+    "search_seed": "the seed this phase searches its learning-rate grids at (default: the study's)",
     "datasets": "datasets of this phase (default: the study's)",
 }
 METHOD_KEYS = {"peft_method", "learning_rates", "sweep"}  # sweep: see balora.study.sweeps
@@ -109,6 +112,7 @@ class StudyFile:
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The mapping form of `datasets`: the study's name for a dataset -> {"dataset": kind, settings...}
     dataset_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    search_seed: int | None = None  # None: each phase's first seed
 
     def kind_of(self, name: str) -> str:
         """What `balora train --dataset` gets for the study's dataset ``name`` (csv for a CSV of one's own)."""
@@ -145,6 +149,12 @@ def _list_of(doc: Located, keys: tuple, value: Any, kind: type, what: str) -> li
     if not values:
         raise doc.error(keys, f"{what} is empty")
     return values
+
+
+def _one_seed(doc: Located, keys: tuple, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(keys, f"search_seed is one whole number (got {value!r})")
+    return value
 
 
 def _datasets(doc: Located, value: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -205,6 +215,8 @@ def parse_study(path: str | Path) -> StudyFile:
         for list_key, kind in (("seeds", int), ("train_samples", int), ("datasets", str)):
             if list_key in phase:
                 phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)
+        if "search_seed" in phase:
+            phase["search_seed"] = _one_seed(doc, keys + ("search_seed",), phase["search_seed"])
         phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), "settings")
         phases[phase_name] = phase
     datasets, dataset_sources = _datasets(doc, top.get("datasets", ["sst2"]))
@@ -220,5 +232,6 @@ def parse_study(path: str | Path) -> StudyFile:
                         for method, grid in grids.items()},
         phases=phases,
         dataset_sources=dataset_sources,
+        search_seed=_one_seed(doc, ("search_seed",), top["search_seed"]) if "search_seed" in top else None,
     )
 
