@@ -83,3 +83,14 @@ def test_compare_reads_the_search_at_the_search_seed_and_compares_the_seeds(tmp_
         fake_run(results, lora.experiment_name(1e-3, seed), seed=seed, accuracy=0.8)
     group = next(g for g in groups_from_study(planned)[0] if g.label == "lora" and g.budget == 512)
     assert sorted(run.seed for run in group.runs) == [1, 2, 3, 4, 5]  # the search run is not one of them
+
+
+def test_dry_run_shows_the_search_seed_and_the_seeds_after_it(tmp_path, tiny_model_dir, capsys):
+    from balora.cli import main
+    from study.test_plan import write_study
+
+    path = write_study(tmp_path, FIVE_SEEDS, tiny_model_dir)
+    assert main(["study", path, "--phases", "budgets", "--methods", "lora", "--dry_run"]) == 0
+    out = capsys.readouterr().out
+    assert "2 configurations, 14 experiments" in out
+    assert "sst2-budgets-lora-b512-lr0.001-s9" in out and "sst2-budgets-lora-b512-lr<selected>-s{1,2,3,4,5}" in out
