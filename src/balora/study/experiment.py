@@ -29,11 +29,14 @@ class ExperimentJob:
     learning_rate: float
     seed: int
     retry_failed: bool = False
+    test_split: bool = True  # score the test split after training (a search run skips it: evaluate_test)
+    test_only: bool = False  # the experiment is finished: score the test split of its saved model
 
     @classmethod
-    def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool) -> ExperimentJob:
+    def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool,
+           test_split: bool = True, test_only: bool = False) -> ExperimentJob:
         return cls(results_dir, group.experiment_name(learning_rate, seed), dict(group.settings), learning_rate,
-                   seed, retry_failed)
+                   seed, retry_failed, test_split, test_only)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -98,12 +101,20 @@ def _run_locked(job: ExperimentJob) -> Outcome:
         if status is not None and experiment.file("config.json").exists():
             check_same_settings(name, read_json(experiment.file("config.json")),
                                 resolved_settings(with_resolved_defaults(config), options))
+        if status == "completed" and job.test_only:
+            from balora.deferred_test import test_saved_experiment
+
+            tested_before = read_results_record(experiment.file("results_final.json")).tested
+            return Outcome(name, "completed", test_saved_experiment(job.results_dir, name), ran_now=not tested_before)
+        if job.test_only:  # nothing to test: the run did not finish (cannot happen: its search completed)
+            return Outcome(name, "failed", error=f"{name} has not finished ({status}); nothing to test", ran_now=True)
         if status == "completed":
             return Outcome(name, "completed", read_results_record(experiment.file("results_final.json")))
         if status == "failed" and not job.retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
-        return Outcome(name, "completed", train(config, options, Console(quiet=True)), ran_now=True)
+        untested = {} if job.test_split else {"test_split": False}
+        return Outcome(name, "completed", train(config, options, Console(quiet=True), **untested), ran_now=True)
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)
     except Exception as err:  # a bug in one experiment must not cost the rest of the study

@@ -22,61 +22,13 @@ from balora.methods import METHODS, all_option_classes, build_options, learning_
 from balora.study.selection import select_learning_rate  # noqa: F401 (its home before)
 from balora.study.budgets import ParameterCounter, budget_settings, resolve_budget
 from balora.study.data_check import DataChecker
+from balora.study.group import Group  # noqa: F401 (its home before)
 from balora.study.group_context import GroupSpot, PlanContext
 from balora.study.locate import checked_data, where_dataset, where_set
 from balora.study.names import check_names, check_groups, check_swept_types
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
 from balora.study.values import METHOD_FIELDS, TRAIN_FIELDS, split_settings, typed_setting
-
-
-
-@dataclass(frozen=True)
-class Group:
-    """Experiments that differ only by learning rate and seed."""
-
-    key: str
-    phase: str
-    dataset: str
-    label: str
-    method: str
-    budget: int | None
-    train_samples: int | None
-    settings: dict[str, Any]  # flat `balora train` settings, without learning_rate and seed
-    learning_rates: tuple[float, ...]
-    seeds: tuple[int, ...]
-    line: int
-    counts: dict[str, int] | None = None
-    entry_label: str | None = None  # the study file's label of a swept entry (label: label-<setting>=<value>)
-    swept: dict[str, Any] = field(default_factory=dict)  # setting -> value of this combination of the sweep
-    swept_text: dict[str, str] = field(default_factory=dict)  # setting -> the value as a legend shows it
-    search_seed: int | None = None  # the seed every rate of the grid runs at; None: the first of seeds
-
-    def __post_init__(self):
-        if self.search_seed is None:
-            object.__setattr__(self, "search_seed", self.seeds[0])
-
-    def experiment_name(self, learning_rate: float, seed: int) -> str:
-        return f"{self.key}-lr{learning_rate:g}-s{seed}"
-
-    @property
-    def selects_learning_rate(self) -> bool:
-        return len(self.learning_rates) > 1
-
-    def first_runs(self) -> list[tuple[float, int]]:
-        """(learning rate, seed) of the runs that do not wait for a selection."""
-        if not self.selects_learning_rate:
-            return [(self.learning_rates[0], seed) for seed in self.seeds]
-        return [(lr, self.search_seed) for lr in self.learning_rates]
-
-    @property
-    def remaining_seeds(self) -> tuple[int, ...]:
-        """The seeds of the comparison that run after the selection (the search seed's run is reused
-        when it is one of them; a search seed outside ``seeds`` is left out of the comparison)."""
-        return tuple(seed for seed in self.seeds if seed != self.search_seed) if self.selects_learning_rate else ()
-
-    def remaining_runs(self, selected_lr: float) -> list[tuple[float, int]]:
-        return [(selected_lr, seed) for seed in self.remaining_seeds]
 
 
 def check_trainable_cap(plan: StudyPlan) -> None:
@@ -266,7 +218,8 @@ def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
                  train_samples=settings.get("train_samples"), settings=settings, learning_rates=tuple(grid),
                  seeds=spot.seeds, line=doc.line(*entry_keys), counts=counts,
                  entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text,
-                 search_seed=spot.search_seed)
+                 search_seed=spot.search_seed, max_grid_extensions=study.max_grid_extensions if study.grow_grids else 0,
+                 evaluate_test=study.evaluate_test)
 
 
 def _check_settings(doc, keys: tuple, settings: dict) -> None:
