@@ -107,3 +107,90 @@ def test_a_rerun_reads_back_the_grown_grid_and_trains_nothing_again(tmp_path):
     object.__setattr__(spec, "max_grid_extensions", 3)
     run_study(plan_of(tmp_path, spec), print_line=lambda line: None, executor=executor)
     assert executor.started == first  # the fake reads nothing back: the same tasks in the same order
+
+
+REAL_STUDY = """\
+    name: narrow
+    seeds: [1, 2]
+    max_grid_extensions: 1
+    defaults: {{model_name_or_path: {model}, data_dir: {data}, epochs: 1, batch_size: 8}}
+    phases:
+      budgets:
+        budgets: [{{lora_rank: 2}}]
+        methods:
+          lora: {{learning_rates: [5.0e-3, 1.0e-2]}}
+"""
+
+
+def test_a_real_study_with_a_narrow_grid_grows_records_it_and_compares(tmp_path, tiny_model_dir, tiny_data_dir):
+    """Two rates: whichever wins (or both tie) sits at an edge, so the grid grows by its one allowed rate."""
+    import textwrap
+
+    from balora.analysis.collect import groups_from_study
+    from balora.analysis.table import comparison_table, markdown_table
+    from balora.record import read_results_record
+    from balora.study import plan_from_file
+    from balora.study.plan import StudyOptions
+
+    path = tmp_path / "study.yaml"
+    path.write_text(textwrap.dedent(REAL_STUDY).format(model=tiny_model_dir, data=tiny_data_dir))
+    plan = plan_from_file(str(path), StudyOptions(results_dir=str(tmp_path / "results")))
+    lines = []
+    outcomes = run_study(plan, print_line=lines.append)
+    assert [o.status for o in outcomes] == ["completed"] * 4
+    record = read_json(tmp_path / "results" / "study.json")["groups"]["sst2-budgets-lora-b512"]
+    (added, why), = record["grown"].items()
+    assert float(added) in (2.5e-3, 2e-2) and len(record["grid"]) == 3 and float(added) in record["grid"]
+    assert f"    sst2-budgets-lora-b512: the grid grows to learning rate {added}: {why}" in lines
+    chosen = record["selected_learning_rate"]
+    tested = {}
+    for rate in record["grid"]:
+        for seed in (1, 2):
+            final = tmp_path / "results" / f"sst2-budgets-lora-b512-lr{rate:g}-s{seed}" / "results_final.json"
+            if final.exists():
+                tested[(rate, seed)] = read_results_record(final).tested
+    assert tested == {**{(rate, 1): rate == chosen for rate in record["grid"]}, (chosen, 2): True}
+
+    groups, missing = groups_from_study(plan)
+    assert missing == [] and [len(g.runs) for g in groups] == [2]
+    table = comparison_table(groups)
+    assert table["learning_rate"].tolist() == [chosen]
+    marked = "| lora † |" in markdown_table(table)
+    assert marked == (record["edge_warning"] is not None)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("grow_grids: sometimes", "grow_grids is true or false (got 'sometimes')"),
+    ("max_grid_extensions: -1", "max_grid_extensions is a whole number, 0 or more (got -1)"),
+    ("evaluate_test: none", "evaluate_test is selected or all (got 'none')"),
+])
+def test_a_bad_grid_setting_names_its_line(tmp_path, tiny_model_dir, line, message):
+    from balora.errors import UserError
+    from study.test_plan import STUDY, plan
+
+    with pytest.raises(UserError) as err:
+        plan(tmp_path, tiny_model_dir, body=STUDY.replace("    seeds: [1, 2]\n", f"    seeds: [1, 2]\n    {line}\n"))
+    assert str(err.value).endswith(f"study.yaml line 3: {message}")
+
+
+def test_the_plan_carries_the_grid_settings_and_the_dry_run_says_grids_may_grow(tmp_path, tiny_model_dir, capsys):
+    from balora.cli import main
+    from study.test_plan import STUDY, plan, write_study
+
+    lora = {g.key: g for g in plan(tmp_path, tiny_model_dir).groups}["sst2-budgets-lora-b512"]
+    assert (lora.max_grid_extensions, lora.evaluate_test) == (3, "selected")
+    off = STUDY.replace("    seeds: [1, 2]\n", "    seeds: [1, 2]\n    grow_grids: false\n    evaluate_test: all\n")
+    lora = {g.key: g for g in plan(tmp_path, tiny_model_dir, body=off).groups}["sst2-budgets-lora-b512"]
+    assert (lora.max_grid_extensions, lora.evaluate_test) == (0, "all")
+
+    path = write_study(tmp_path, STUDY, tiny_model_dir)
+    assert main(["study", path, "--phases", "budgets", "--methods", "lora", "--dry_run"]) == 0
+    out = capsys.readouterr().out
+    assert ("Learning-rate grids may grow: a search whose best validation score is at an edge of its grid runs the "
+            "next rate beyond it (the grid's spacing), up to 3 more per grid") in out
+    assert "so up to 6 more experiments than counted here" in out  # two budgets, one grid each
+    assert "Test split: search runs skip it" in out
+    assert main(["study", write_study(tmp_path, off, tiny_model_dir), "--phases", "budgets", "--methods", "lora",
+                 "--dry_run"]) == 0
+    out = capsys.readouterr().out
+    assert "may grow" not in out and "Test split" not in out

@@ -8,7 +8,8 @@ import pytest
 from balora.errors import UserError
 from study.test_plan import STUDY, plan
 
-FIVE_SEEDS = STUDY.replace("    seeds: [1, 2]\n", "    seeds: [1, 2, 3, 4, 5]\n    search_seed: 9\n")
+FIVE_SEEDS = STUDY.replace("    seeds: [1, 2]\n", "    seeds: [1, 2, 3, 4, 5]\n    search_seed: 9\n"
+                          "    grow_grids: false\n")  # its grids as written (tests/study/test_grids.py grows them)
 
 
 def _groups(tmp_path, model_dir, body, **options):
