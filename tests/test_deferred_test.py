@@ -39,4 +39,5 @@ def test_the_saved_model_scores_what_the_run_would_have(tmp_path, tiny_data_dir,
         (tmp_path / "a" / "tiny" / "test_predictions.csv").read_text()
     assert saved["timing"]["eval_seconds"] > untested.timing.eval_seconds
     assert not (tmp_path / "b" / "tiny" / "checkpoints").exists()
+    assert "Test accuracy" in (tmp_path / "b" / "tiny" / "training_log.txt").read_text()
     assert score_saved_test(str(tmp_path / "b"), "tiny").metrics == later.metrics  # tested once: read back

@@ -54,6 +54,9 @@ def test_saved_experiment(results_dir: str, name: str, console: Console | None =
     record = read_results_record(experiment.file("results_final.json"))
     if record.tested:
         return record
+    if is_main_process():  # what the test says joins the run's own log
+        console.say("--- testing the kept model, saved at the end of training (the run skipped the test split)")
+        console.attach(experiment.file("training_log.txt"))
     config, options = saved_configuration(read_json(experiment.file("config.json")))
     method, options = resolve_method(config.peft_method, options)
     spec = dataset_spec_of(config)

@@ -99,3 +99,16 @@ def test_a_rate_chosen_at_the_edge_of_its_grid_is_marked_and_explained(runs):
     text = markdown_table(table)
     assert "| ba_lora † | sst2 |" in text and "| lora (lora_r=8) | sst2 |" in text
     assert "† The learning rate was chosen at an edge of its grid" in text
+
+
+def test_a_search_run_without_a_test_score_is_refused_by_name(tmp_path):
+    import json
+
+    from balora.errors import UserError
+
+    path = fake_run(tmp_path, "search", "lora", 42, 0.8)
+    final = json.loads((path / "results_final.json").read_text())
+    final["metrics"]["test"] = {}
+    (path / "results_final.json").write_text(json.dumps(final))
+    with pytest.raises(UserError, match="experiment search has no test score"):
+        groups_from_names(tmp_path, ["search"])

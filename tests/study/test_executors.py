@@ -64,7 +64,19 @@ def test_local_workers_run_the_serial_study_each_experiment_once(tmp_path, tiny_
         assert trained_once(tmp_path / "local" / name)
         assert entry["threads"] >= 1 and entry["host"] and entry["seconds"] > 0 and entry["tries"] == 1
     assert any("running: " in line and " on worker " in line for line in lines)  # where, while it runs
-    assert any("[3/3 done, 0 failed, 0 running] elapsed" in line for line in lines)
+    total = len(state["experiments"])
+    assert any(f"[{total}/{total} done, 0 failed, 0 running] elapsed" in line for line in lines)
+    # A two-rate grid's best is at an edge: the grid grew while the workers ran, and the chosen
+    # rate's search run was tested on a worker from its saved model, as the serial run did.
+    search = state["groups"]["sst2-p-lora"]
+    assert search["grown"] and len(search["grid"]) == total - 1 == 2 + len(search["grown"])
+    assert search["grid"] == read_json(tmp_path / "serial" / "study.json")["groups"]["sst2-p-lora"]["grid"]
+    chosen = f"sst2-p-lora-lr{search['selected_learning_rate']:g}-s1"
+    assert any(line.startswith(f"    {chosen}: testing the chosen rate's run") and " on worker " in line
+               for line in lines)
+    for seed in (1, 2):
+        assert read_json(tmp_path / "local" / f"sst2-p-lora-lr{search['selected_learning_rate']:g}-s{seed}"
+                         / "results_final.json")["metrics"]["test"]
 
 
 def wait_for(condition, timeout: float = 900.0, every: float = 0.2):  # generous: CI cores may be shared

@@ -91,7 +91,12 @@ def groups_from_runs(runs: list[Run]) -> list[RunGroup]:
 
 
 def groups_from_names(results_dir: str | Path, names: list[str]) -> list[RunGroup]:
-    return groups_from_runs([load_run(results_dir, name) for name in names])
+    runs = [load_run(results_dir, name) for name in names]
+    untested = [run.name for run in runs if not run.results.tested]
+    if untested:
+        raise UserError(f"experiment {untested[0]} has no test score (a study's search run: only the chosen rate's "
+                        "runs are tested, evaluate_test); leave it out")
+    return groups_from_runs(runs)
 
 
 def groups_from_study(plan) -> tuple[list[RunGroup], list[str]]:
