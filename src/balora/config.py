@@ -14,6 +14,7 @@ from balora.errors import ConfigError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_LEARNING_RATE = 5e-4  # a method may set its own (balora.methods.base.Method.default_learning_rate)
+TRACKERS = ("none", "tensorboard", "mlflow", "wandb")  # --report_to (packages: balora.training.trackers)
 
 
 def setting(default, help: str, **extra):
@@ -157,7 +158,7 @@ class TrainConfig:
         "CUDA GPU). Weights, the saved adapter and the optimizer state stay fp32 either way.",
     )
     results_dir: str = setting("results", "Folder that holds one sub-folder per experiment.", bookkeeping="run")
-    report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard or mlflow.",
+    report_to: str = setting("none", "Experiment tracker the Trainer logs to: none, tensorboard, mlflow or wandb.",
                              bookkeeping="runtime")
     overwrite: bool = setting(False, "Replace a finished or interrupted experiment of the same name.",
                               bookkeeping="run")
@@ -198,5 +199,5 @@ class TrainConfig:
             raise ConfigError("resume", "cannot be combined with --overwrite")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError("precision", f"must be one of auto, fp32, bf16, fp16 (got {self.precision!r})")
-        if self.report_to not in ("none", "tensorboard", "mlflow"):
-            raise ConfigError("report_to", f"must be one of none, tensorboard, mlflow (got {self.report_to!r})")
+        if self.report_to not in TRACKERS:
+            raise ConfigError("report_to", f"must be one of {', '.join(TRACKERS)} (got {self.report_to!r})")

@@ -41,7 +41,8 @@ from balora.training.batching import by_length
 from balora.training.callbacks import (EpochReport, LossWatch, MemoryPeaks, MethodState, StopOnSignal, TrainingClock,
                                       read_method_state)
 from balora.training.precision import match_threads_to_cores, resolve_precision
-from balora.training.trainer import build_trainer, require_tracker
+from balora.training.trackers import require_tracker, tracker_run
+from balora.training.trainer import build_trainer
 
 
 def dataset_spec_of(config: TrainConfig):
@@ -145,8 +146,10 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
             if mode == "resume":
                 console.say(f"--- resuming {experiment.path}")
         try:
-            return run_and_record(config, method, options, settings, inputs, experiment, mode, console.say,
-                                  setup_seconds=time.perf_counter() - started, started=started, test_split=test_split)
+            with tracker_run(config.report_to):
+                return run_and_record(config, method, options, settings, inputs, experiment, mode, console.say,
+                                      setup_seconds=time.perf_counter() - started, started=started,
+                                      test_split=test_split)
         except UserError:
             experiment.discard_if_new()
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,12 +80,16 @@ def test_local_workers_run_the_serial_study_each_experiment_once(tmp_path, tiny_
                          / "results_final.json")["metrics"]["test"]
 
 
-def wait_for(condition, timeout: float = 900.0, every: float = 0.2):  # generous: CI cores may be shared
+def wait_for(condition, timeout: float = 900.0, every: float = 0.05, process: subprocess.Popen | None = None):
+    """Poll until `condition` holds; fail at once if `process` (the study driver) ends first, since then it
+    never will. The timeout is generous because CI cores may be shared."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = condition()
         if found:
             return found
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the driver ended (exit {process.returncode}) before the awaited moment")
         time.sleep(every)
     raise AssertionError("timed out waiting")
 
@@ -115,7 +120,7 @@ def test_a_killed_worker_is_retried_and_resumes_from_its_checkpoint(tmp_path, ti
     driver = subprocess.Popen(study_command(path, results, "--executor", "local", "--workers", "1", "--seeds", "1"),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: checkpointed(results / first))
+        wait_for(lambda: checkpointed(results / first), process=driver)
         os.kill(holder_pid(results, first), signal.SIGKILL)
         out, _ = driver.communicate(timeout=1200)
     finally:
@@ -133,11 +138,13 @@ def test_a_killed_driver_is_harmless_the_rerun_trains_what_remains_once(tmp_path
     command = study_command(path, results, "--executor", "local", "--workers", "2")
     driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        def one_done_one_running():
+        # Killed at the first completion: the seed-2 run cannot have started (it waits for both rates at
+        # seed 1), so the rerun has work left whatever the timing. (Waiting for "one done, one checkpointed"
+        # raced: on a slow machine the checkpoint window of a tiny run falls between two polls.)
+        def some_done():
             state = read_json(results / "study.json") if (results / "study.json").exists() else {}
-            done = [n for n, e in state.get("experiments", {}).items() if e["status"] == "completed"]
-            return done if done and any(checkpointed(f) for f in results.glob("sst2-*")) else None
-        done_before = wait_for(one_done_one_running)
+            return [n for n, e in state.get("experiments", {}).items() if e["status"] == "completed"]
+        done_before = wait_for(some_done, process=driver)
         driver.kill()  # kill -9: its workers die with it
         driver.wait()
         workers = [holder_pid(results, lock.name[1:-len(".lock")]) for lock in results.glob(".sst2-*.lock")]
@@ -150,6 +157,8 @@ def test_a_killed_driver_is_harmless_the_rerun_trains_what_remains_once(tmp_path
     assert len(state["experiments"]) == 3 and all(e["status"] == "completed" for e in state["experiments"].values())
     for name in state["experiments"]:
         assert trained_once(results / name)
+    ran, kept = map(int, re.search(r"(\d+) run now, (\d+) already finished", rerun.stdout).groups())
+    assert ran >= 1 and kept >= len(done_before) and ran + kept == 3  # the rerun trained what remained, only that
     for name in done_before:  # read back, not trained again
         assert "--- resuming" not in (results / name / "training_log.txt").read_text()
         assert f"{name}: already finished" in rerun.stdout or f"{name} ... " not in rerun.stdout

@@ -70,7 +70,7 @@ class FakeExecutor:
 
 
 def plan_of(tmp_path, *groups) -> StudyPlan:
-    return StudyPlan(SimpleNamespace(source=SimpleNamespace(path="fake.yaml")), str(tmp_path / "results"),
+    return StudyPlan(SimpleNamespace(name="fake", source=SimpleNamespace(path="fake.yaml")), str(tmp_path / "results"),
                      list(groups))
 
 

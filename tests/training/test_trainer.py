@@ -19,11 +19,13 @@ def test_report_to_tensorboard_keeps_event_files_in_the_experiment(tmp_path, tin
     assert not (tmp_path / "tiny" / "checkpoints").exists()  # the Trainer's default place for them is gone
 
 
+@pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
 def test_missing_tracker_package_is_one_clear_error_before_anything_runs(tmp_path, tiny_data_dir, tiny_model_dir,
-                                                                         monkeypatch):
+                                                                         monkeypatch, tracker):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None)
-    with pytest.raises(UserError, match="--report_to mlflow: the mlflow package is not installed"):
-        run_train(tmp_path, tiny_data_dir, tiny_model_dir, report_to="mlflow")
+    with pytest.raises(UserError, match=rf"--report_to {tracker}: the {tracker} package is not installed "
+                                        rf"\(pip install 'balora\[{tracker}\]'\)$"):
+        run_train(tmp_path, tiny_data_dir, tiny_model_dir, report_to=tracker)
     assert not (tmp_path / "tiny").exists()
 
 

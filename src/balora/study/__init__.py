@@ -74,9 +74,13 @@ def run_study_command(path: str, flags) -> None:
     """``flags``: balora.study.flags.StudyFlags."""
     from balora.study.executors import make_executor
     from balora.study.runner import run_study
-    from balora.study.tracking import study_tracker
+    from balora.study.tracking import require_trackers, study_tracker
+    from balora.training.trackers import require_tracker
 
+    if flags.report_to:  # before the plan loads models to count their parameters
+        require_tracker(flags.report_to)
     plan = plan_from_file(path, flags.plan_options())
+    require_trackers(plan)  # a tracker the study file names
     check_trainable_cap(plan)
     executor = make_executor(flags.executor, plan.results_dir, flags.workers, flags.gpus_per_experiment,
                              flags.ray_address, flags.slurm())

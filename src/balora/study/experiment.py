@@ -29,14 +29,17 @@ class ExperimentJob:
     learning_rate: float
     seed: int
     retry_failed: bool = False
+    study: str | None = None  # the study's name: its group in a tracker
+    search: bool = False  # a run of the group's learning-rate search (else: a seed at the chosen rate)
     test_split: bool = True  # score the test split after training (a search run skips it: evaluate_test)
     test_only: bool = False  # the experiment is finished: score the test split of its saved model
 
     @classmethod
     def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool,
-           test_split: bool = True, test_only: bool = False) -> ExperimentJob:
+           study: str | None = None, search: bool = False, test_split: bool = True,
+           test_only: bool = False) -> ExperimentJob:
         return cls(results_dir, group.experiment_name(learning_rate, seed), dict(group.settings), learning_rate,
-                   seed, retry_failed, test_split, test_only)
+                   seed, retry_failed, study, search, test_split, test_only)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -88,6 +91,7 @@ def run_experiment(job: ExperimentJob) -> Outcome:
 
 def _run_locked(job: ExperimentJob) -> Outcome:
     from balora.train import resolved_settings, train, with_resolved_defaults
+    from balora.training.trackers import run_labels
 
     name = job.name
     train_kwargs, method_kwargs = split_settings(job.settings)
@@ -114,7 +118,9 @@ def _run_locked(job: ExperimentJob) -> Outcome:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
         untested = {} if job.test_split else {"test_split": False}
-        return Outcome(name, "completed", train(config, options, Console(quiet=True), **untested), ran_now=True)
+        with run_labels(config.report_to, job.study, "search" if job.search else "seed"):
+            record = train(config, options, Console(quiet=True), **untested)
+        return Outcome(name, "completed", record, ran_now=True)
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)
     except Exception as err:  # a bug in one experiment must not cost the rest of the study

@@ -37,8 +37,9 @@ class StudyFlags:
                                               "phases included).")
     epochs: int | None = setting(None, "Epochs for every experiment.")
     max_test_samples: int | None = setting(None, "Test examples per experiment at most.")
-    report_to: str | None = setting(None, "Tracker every experiment logs to: none, tensorboard or mlflow (mlflow: "
-                                          "the study is a parent run, each experiment a child run).")
+    report_to: str | None = setting(None, "Tracker every experiment logs to: none, tensorboard, mlflow or wandb "
+                                          "(mlflow: the study is a parent run, each experiment a child run; wandb: "
+                                          "the study is a group, each experiment a run of job type search or seed).")
     eval_steps: int | None = setting(None, "Evaluate every N optimizer steps in every experiment (instead of "
                                            "the file's).")
     max_trainable_parameters: int | None = setting(None, "Cap on every configuration's trainable parameters "

@@ -84,7 +84,8 @@ class _Driver:
         tries = self.scheduler.start(task)
         group = self.groups[task.group]
         job = ExperimentJob.of(self.plan.results_dir, group, task.learning_rate, task.seed, self.retry_failed,
-                               test_split=not group.trains_without_test(task.seed), test_only=task.test)
+                               self.plan.study.name, task.search, test_split=not group.trains_without_test(task.seed),
+                               test_only=task.test)
         self.in_flight[task.name] = task.key
         self.where[task.key] = self.executor.submit(job, tries)
         again = f" (try {tries})" if tries > 1 else ""

@@ -8,6 +8,13 @@ MLflow: the study is a parent run and each experiment a child run (the Trainer's
 tags it ``mlflow.parentRunId`` from MLFLOW_TAGS, which workers inherit); the study's tables
 (study.json, and one row per experiment) are logged to the parent when the study ends. The
 parent's id is kept beside the results, so a rerun of the study adds to the same parent.
+
+W&B: the study is a group (named after the study) and each experiment a run in it, of job type
+``search`` (the learning-rate search: every rate at the first seed) or ``seed`` (the other seeds
+at the chosen rate; every run of a configuration with one rate). The Trainer's W&B callback
+calls ``wandb.init``, which reads the group and job type from WANDB_RUN_GROUP and WANDB_JOB_TYPE:
+they travel with each experiment's job and are set around its run, wherever it runs
+(balora.study.experiment, balora.training.trackers.run_labels).
 """
 
 from __future__ import annotations
@@ -18,10 +25,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from balora.results import atomic_write_json, read_json
+from balora.training.trackers import environment, require_tracker
 
 
 def trackers_of(plan) -> set[str]:
     return {group.settings.get("report_to") or "none" for group in plan.groups} - {"none"}
+
+
+def require_trackers(plan) -> None:
+    """Every tracker the study's experiments report to has its package, before any of them runs."""
+    for tracker in sorted(trackers_of(plan)):
+        require_tracker(tracker)
 
 
 @contextmanager
@@ -77,17 +91,11 @@ def mlflow_parent_run(plan):
                                 tags={"balora.study": plan.study.name})
         run_id = run.info.run_id
         atomic_write_json(marker, {"run_id": run_id, "tracking_uri": mlflow.get_tracking_uri()})
-    saved_environment = {name: os.environ.get(name) for name in ("MLFLOW_TAGS", "MLFLOW_EXPERIMENT_NAME")}
     tags = {**json.loads(os.environ.get("MLFLOW_TAGS") or "{}"), "mlflow.parentRunId": run_id}
-    os.environ.update({"MLFLOW_TAGS": json.dumps(tags), "MLFLOW_EXPERIMENT_NAME": experiment})
     try:
-        yield run_id
+        with environment({"MLFLOW_TAGS": json.dumps(tags), "MLFLOW_EXPERIMENT_NAME": experiment}):
+            yield run_id
     finally:
-        for name, value in saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         _log_tables(client, run_id, Path(plan.results_dir) / "study.json")
 
 

@@ -21,21 +21,6 @@ from balora.training.callbacks import EvaluateAtLastStep, QuietProgress
 from balora.training.precision import resolve_precision, trainer_precision_arguments
 
 
-TRACKER_PACKAGES = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",)}
-
-
-def require_tracker(report_to: str) -> None:
-    """--report_to needs its package; say so before anything runs, not after the model is loaded."""
-    import importlib.util
-
-    from balora.errors import UserError
-
-    packages = TRACKER_PACKAGES.get(report_to, ())
-    if packages and not any(importlib.util.find_spec(p) for p in packages):
-        raise UserError(f"--report_to {report_to}: the {packages[0]} package is not installed "
-                        f"(pip install {packages[0]}, or pip install 'balora[track]' for tensorboard)")
-
-
 def logging_interval(train_size: int, config: TrainConfig) -> int:
     """About 20 points per epoch on the training curve, at least one per optimizer step."""
     steps_per_epoch = math.ceil(train_size / (config.batch_size * config.gradient_accumulation_steps))
@@ -74,7 +59,7 @@ def training_arguments(config: TrainConfig, output_dir: Path, metric: str, train
         dataloader_num_workers=config.num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
         report_to=[] if config.report_to == "none" else [config.report_to],
-        run_name=config.experiment_name,  # how the run is named in TensorBoard / MLflow
+        run_name=config.experiment_name,  # how the run is named in TensorBoard / MLflow / W&B
         # Progress bars only on a terminal: in a log file (CI, tee, a study's log) their carriage
         # returns run into the report lines.
         disable_tqdm=not sys.stderr.isatty(),
