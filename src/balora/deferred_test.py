@@ -71,8 +71,10 @@ def test_saved_experiment(results_dir: str, name: str, console: Console | None =
                              config, inputs.data.spec)
     from balora.training.trainer import build_trainer
 
-    trainer = build_trainer(model, config, experiment.checkpoints, inputs.tokenized, inputs.collator,
-                            inputs.tokenizer, task.trainer_evaluation(inputs.data.spec), [])
+    # No tracker: the run's own tracker run ended with its training; a predict would open another.
+    trainer = build_trainer(model, dataclasses.replace(config, report_to="none"), experiment.checkpoints,
+                            inputs.tokenized, inputs.collator, inputs.tokenizer,
+                            task.trainer_evaluation(inputs.data.spec), [])
     started = time.perf_counter()
     try:
         tested = task.test(trainer, trainer.model, evaluation_inputs)

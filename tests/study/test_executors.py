@@ -24,6 +24,7 @@ from balora.study.runner import run_study
 STUDY = """\
     name: tiny_workers
     seeds: [1, 2]
+    grow_grids: {grow}
     defaults: {{model_name_or_path: {model}, data_dir: {data}, epochs: {epochs}, batch_size: 8, precision: fp32}}
     phases:
       p:
@@ -32,9 +33,11 @@ STUDY = """\
 """
 
 
-def write_study(tmp_path, model, data, epochs=1) -> Path:
+def write_study(tmp_path, model, data, epochs=1, grow=True) -> Path:
+    """``grow``: the two-rate grid grows (its best is at an edge), as a study's does by default."""
     path = tmp_path / "study.yaml"
-    path.write_text(textwrap.dedent(STUDY).format(model=model, data=data, epochs=epochs))
+    path.write_text(textwrap.dedent(STUDY).format(model=model, data=data, epochs=epochs,
+                                                  grow="true" if grow else "false"))
     return path
 
 
@@ -154,11 +157,12 @@ def test_a_killed_driver_is_harmless_the_rerun_trains_what_remains_once(tmp_path
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     state = read_json(results / "study.json")
-    assert len(state["experiments"]) == 3 and all(e["status"] == "completed" for e in state["experiments"].values())
+    total = len(state["groups"]["sst2-p-lora"]["grid"]) + 1  # the grid as grown, then seed 2
+    assert len(state["experiments"]) == total and all(e["status"] == "completed" for e in state["experiments"].values())
     for name in state["experiments"]:
         assert trained_once(results / name)
     ran, kept = map(int, re.search(r"(\d+) run now, (\d+) already finished", rerun.stdout).groups())
-    assert ran >= 1 and kept >= len(done_before) and ran + kept == 3  # the rerun trained what remained, only that
+    assert ran >= 1 and kept >= len(done_before) and ran + kept == total  # the rerun trained what remained, only that
     for name in done_before:  # read back, not trained again
         assert "--- resuming" not in (results / name / "training_log.txt").read_text()
         assert f"{name}: already finished" in rerun.stdout or f"{name} ... " not in rerun.stdout
