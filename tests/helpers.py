@@ -71,13 +71,13 @@ def watch_train_calls(monkeypatch, interrupt=None, epoch: float = 0.0) -> list[t
 
     calls, original = [], balora.train.train
 
-    def train(config, options, console=None):
+    def train(config, options, console=None, **kwargs):
         calls.append((config.experiment_name, config.resume))
         if interrupt is None or not interrupt(config, len(calls)):
-            return original(config, options, console)
+            return original(config, options, console, **kwargs)
         undo = interrupt_training_after(monkeypatch, epoch)
         try:
-            return original(config, options, console)
+            return original(config, options, console, **kwargs)
         finally:
             undo()
 

@@ -30,7 +30,7 @@ def test_training_on_the_gpu_at_each_precision(tmp_path, tiny_data_dir, tiny_mod
 def test_a_study_packs_two_experiments_on_one_gpu(tmp_path, tiny_model_dir, tiny_data_dir):
     from study.test_executors import trained_once, write_study
 
-    path = write_study(tmp_path, tiny_model_dir, tiny_data_dir)
+    path = write_study(tmp_path, tiny_model_dir, tiny_data_dir, grow=False)  # the two rates, at once
     plan = plan_from_file(str(path), StudyOptions(results_dir=str(tmp_path / "results"), seeds=[1]))
     executor = LocalExecutor(plan.results_dir, 2, 0.5, gpus=["0"])
     outcomes = run_study(plan, print_line=lambda line: None, executor=executor)

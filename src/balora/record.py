@@ -83,6 +83,11 @@ class ResultsRecord:
     def test(self, metric: str | None = None):
         return self.metrics["test"][metric or self.headline_metric]
 
+    @property
+    def tested(self) -> bool:
+        """Whether the test split was scored (a study's search runs skip it: evaluate_test)."""
+        return bool(self.metrics.get("test"))
+
 
 def read_results_record(path: str | Path) -> ResultsRecord:
     """results_final.json of an experiment; unreadable or of another shape is one line naming it."""

@@ -36,7 +36,7 @@ from balora.record import DataSummary, ResultsRecord, RuntimeSummary, SplitSizes
 from balora.results import ExperimentDir, atomic_write_json, git_commit, library_versions, read_json
 from balora.signals import check_interrupt, honours_interrupts, training_phase
 from balora.tasks import task_for
-from balora.tasks.base import EvaluationInputs
+from balora.tasks.base import EvaluationInputs, TestOutcome
 from balora.training.batching import by_length
 from balora.training.callbacks import (EpochReport, LossWatch, MemoryPeaks, MethodState, StopOnSignal, TrainingClock,
                                       read_method_state)
@@ -103,8 +103,11 @@ def best_evaluation(log_history: list[dict], metric: str, kept_step: int | None,
 
 
 @honours_interrupts
-def train(config: TrainConfig, options: dict[type, object], console: Console | None = None) -> ResultsRecord:
-    """Fine-tune one model on one dataset with one method and write its experiment folder."""
+def train(config: TrainConfig, options: dict[type, object], console: Console | None = None,
+          test_split: bool = True) -> ResultsRecord:
+    """Fine-tune one model on one dataset with one method and write its experiment folder.
+    ``test_split`` False: the test split is not scored (a study's search run; balora.deferred_test
+    scores it later from the saved model if its rate is the one chosen)."""
     console = console or Console()
     started = time.perf_counter()
 
@@ -146,7 +149,8 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
         try:
             with tracker_run(config.report_to):
                 return run_and_record(config, method, options, settings, inputs, experiment, mode, console.say,
-                                      setup_seconds=time.perf_counter() - started, started=started)
+                                      setup_seconds=time.perf_counter() - started, started=started,
+                                      test_split=test_split)
         except UserError:
             experiment.discard_if_new()
             raise
@@ -237,12 +241,12 @@ def check_cap(config: TrainConfig, options, inputs: Inputs) -> None:
 
 
 def run_and_record(config: TrainConfig, method, options, settings, inputs: Inputs, experiment: ExperimentDir,
-                   mode: str, say, setup_seconds: float, started: float) -> ResultsRecord:
+                   mode: str, say, setup_seconds: float, started: float, test_split: bool = True) -> ResultsRecord:
     data, tokenized, loaded, task = inputs.data, inputs.tokenized, inputs.loaded, inputs.task
     spec = data.spec
     evaluation = task.trainer_evaluation(spec)
     evaluation_inputs = EvaluationInputs(tokenized, inputs.collator, inputs.tokenizer, spec, config, say,
-                                         test_rows=data.splits.get("test"))
+                                         test_rows=data.splits.get("test"), test_split=test_split)
     resuming_from = experiment.latest_checkpoint() if mode == "resume" else None
     context = MethodContext(config=config, options=options, head_modules=loaded.head_modules,
                             train_dataset=tokenized["train"], validation_dataset=tokenized["validation"],
@@ -295,7 +299,7 @@ def run_and_record(config: TrainConfig, method, options, settings, inputs: Input
     say(f"Validation {evaluation.metric}: {val_metrics[evaluation.metric]:.4f}"
         + (f" (untuned model: {untuned['validation'][evaluation.metric]:.4f})" if untuned else ""))
     val_metrics.update(task.kept_validation(trainer.model, evaluation_inputs))  # e.g. answer_match's exact match
-    tested = task.test(trainer, trainer.model, evaluation_inputs)
+    tested = task.test(trainer, trainer.model, evaluation_inputs) if test_split else TestOutcome({})
     check_interrupt()
     test_metrics = tested.metrics
     eval_seconds = time.perf_counter() - eval_started

@@ -86,3 +86,29 @@ def test_unreadable_results_file_is_one_line_naming_it(tmp_path, content):
     (tmp_path / "broken" / "results_final.json").write_text(content)
     with pytest.raises(UserError, match=rf"cannot read {tmp_path}/broken/results_final.json: not valid JSON"):
         groups_from_names(tmp_path, ["broken"])
+
+
+def test_a_rate_chosen_at_the_edge_of_its_grid_is_marked_and_explained(runs):
+    results_dir, names = runs
+    groups = groups_from_names(results_dir, names)
+    text = markdown_table(comparison_table(groups))
+    assert "†" not in text
+    groups[1].edge_warning = "learning rate 0.008 chosen ... at the top of its grid"
+    table = comparison_table(groups)
+    assert table["learning_rate_at_edge"].tolist()[1] == groups[1].edge_warning
+    text = markdown_table(table)
+    assert "| ba_lora † | sst2 |" in text and "| lora (lora_r=8) | sst2 |" in text
+    assert "† The learning rate was chosen at an edge of its grid" in text
+
+
+def test_a_search_run_without_a_test_score_is_refused_by_name(tmp_path):
+    import json
+
+    from balora.errors import UserError
+
+    path = fake_run(tmp_path, "search", "lora", 42, 0.8)
+    final = json.loads((path / "results_final.json").read_text())
+    final["metrics"]["test"] = {}
+    (path / "results_final.json").write_text(json.dumps(final))
+    with pytest.raises(UserError, match="experiment search has no test score"):
+        groups_from_names(tmp_path, ["search"])

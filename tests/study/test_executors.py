@@ -24,6 +24,7 @@ from balora.study.runner import run_study
 STUDY = """\
     name: tiny_workers
     seeds: [1, 2]
+    grow_grids: {grow}
     defaults: {{model_name_or_path: {model}, data_dir: {data}, epochs: {epochs}, batch_size: 8, precision: fp32}}
     phases:
       p:
@@ -32,9 +33,11 @@ STUDY = """\
 """
 
 
-def write_study(tmp_path, model, data, epochs=1) -> Path:
+def write_study(tmp_path, model, data, epochs=1, grow=True) -> Path:
+    """``grow``: the two-rate grid grows (its best is at an edge), as a study's does by default."""
     path = tmp_path / "study.yaml"
-    path.write_text(textwrap.dedent(STUDY).format(model=model, data=data, epochs=epochs))
+    path.write_text(textwrap.dedent(STUDY).format(model=model, data=data, epochs=epochs,
+                                                  grow="true" if grow else "false"))
     return path
 
 
@@ -65,7 +68,19 @@ def test_local_workers_run_the_serial_study_each_experiment_once(tmp_path, tiny_
         assert trained_once(tmp_path / "local" / name)
         assert entry["threads"] >= 1 and entry["host"] and entry["seconds"] > 0 and entry["tries"] == 1
     assert any("running: " in line and " on worker " in line for line in lines)  # where, while it runs
-    assert any("[3/3 done, 0 failed, 0 running] elapsed" in line for line in lines)
+    total = len(state["experiments"])
+    assert any(f"[{total}/{total} done, 0 failed, 0 running] elapsed" in line for line in lines)
+    # A two-rate grid's best is at an edge: the grid grew while the workers ran, and the chosen
+    # rate's search run was tested on a worker from its saved model, as the serial run did.
+    search = state["groups"]["sst2-p-lora"]
+    assert search["grown"] and len(search["grid"]) == total - 1 == 2 + len(search["grown"])
+    assert search["grid"] == read_json(tmp_path / "serial" / "study.json")["groups"]["sst2-p-lora"]["grid"]
+    chosen = f"sst2-p-lora-lr{search['selected_learning_rate']:g}-s1"
+    assert any(line.startswith(f"    {chosen}: testing the chosen rate's run") and " on worker " in line
+               for line in lines)
+    for seed in (1, 2):
+        assert read_json(tmp_path / "local" / f"sst2-p-lora-lr{search['selected_learning_rate']:g}-s{seed}"
+                         / "results_final.json")["metrics"]["test"]
 
 
 def wait_for(condition, timeout: float = 900.0, every: float = 0.05, process: subprocess.Popen | None = None):
@@ -142,11 +157,12 @@ def test_a_killed_driver_is_harmless_the_rerun_trains_what_remains_once(tmp_path
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=1200)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     state = read_json(results / "study.json")
-    assert len(state["experiments"]) == 3 and all(e["status"] == "completed" for e in state["experiments"].values())
+    total = len(state["groups"]["sst2-p-lora"]["grid"]) + 1  # the grid as grown, then seed 2
+    assert len(state["experiments"]) == total and all(e["status"] == "completed" for e in state["experiments"].values())
     for name in state["experiments"]:
         assert trained_once(results / name)
     ran, kept = map(int, re.search(r"(\d+) run now, (\d+) already finished", rerun.stdout).groups())
-    assert ran >= 1 and kept >= len(done_before) and ran + kept == 3  # the rerun trained what remained, only that
+    assert ran >= 1 and kept >= len(done_before) and ran + kept == total  # the rerun trained what remained, only that
     for name in done_before:  # read back, not trained again
         assert "--- resuming" not in (results / name / "training_log.txt").read_text()
         assert f"{name}: already finished" in rerun.stdout or f"{name} ... " not in rerun.stdout

@@ -19,6 +19,7 @@ from helpers import watch_train_calls
 STUDY = """\
     name: tiny_run
     seeds: [1, 2]
+    grow_grids: false  # a two-rate grid always grows: tests/study/test_grids.py is about that
     defaults: {{model_name_or_path: {model}, data_dir: {data}, epochs: 2, batch_size: 8}}
     phases:
       budgets:
@@ -63,10 +64,10 @@ def test_interrupted_study_resumes_without_redoing_finished_experiments(study_pl
 def test_a_failure_is_recorded_and_the_rest_goes_on(study_plan, monkeypatch, tmp_path, capsys):
     original = balora.train.train
 
-    def failing(config, options, console=None):
+    def failing(config, options, console=None, **kwargs):
         if config.experiment_name.startswith("sst2-budgets-lora-b512-lr0.005"):
             raise TrainingFailure("non-finite loss (nan) at step 3")
-        return original(config, options, console)
+        return original(config, options, console, **kwargs)
 
     monkeypatch.setattr(balora.train, "train", failing)
     outcomes = run_study(study_plan, print_line=lambda line: None)
@@ -173,4 +174,4 @@ def test_a_searched_perplexity_is_recorded_as_measured_with_its_direction():
     entry = search_record({1e-3: run(7.5), 2e-3: run(6.9), 4e-3: None}, selected=2e-3)
     assert entry == {"metric": "perplexity", "higher_is_better": False,
                      "validation_by_learning_rate": {"0.001": 7.5, "0.002": 6.9, "0.004": None},
-                     "selected_learning_rate": 2e-3}
+                     "selected_learning_rate": 2e-3, "grid": [1e-3, 2e-3, 4e-3], "grown": {}, "edge_warning": None}

@@ -175,7 +175,7 @@ def test_a_search_can_grow_before_anything_is_selected():
     """Issue 28's growing grids: asked when a search completes, the hook adds rates to it."""
     def grow(spec, scores):
         best = max((s, lr) for lr, s in scores.items())[1]
-        return [best * 2] if best == max(scores) and best < 8e-3 else []
+        return [(best * 2, "at the top")] if best == max(scores) and best < 8e-3 else []
 
     scheduler = Scheduler([group("a", learning_rates=(1e-3, 2e-3), seeds=(1, 2))], grow=grow)
     events = []
@@ -186,7 +186,8 @@ def test_a_search_can_grow_before_anything_is_selected():
         events += scheduler.finish(task, Report("completed", score=score))
     assert [t for t in scheduler.tasks] == ["a-lr0.001-s1", "a-lr0.002-s1", "a-lr0.004-s1", "a-lr0.008-s1",
                                             "a-lr0.004-s2"]
-    assert [e.learning_rate for e in events] == [4e-3]
+    assert [e.learning_rate for e in events if isinstance(e, Selected)] == [4e-3]
+    assert [e.added for e in events if not isinstance(e, Selected)] == [[(4e-3, "at the top")], [(8e-3, "at the top")]]
     assert scheduler.total == 5
     with pytest.raises(ValueError):
         scheduler.extend_search("a", 1.6e-2)

@@ -19,7 +19,7 @@ def test_a_study_is_one_mlflow_parent_run_with_a_child_per_experiment(tmp_path, 
     monkeypatch.chdir(tmp_path)  # a sqlite store keeps artifacts in ./mlruns
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     monkeypatch.delenv("MLFLOW_TAGS", raising=False)
-    path = write_study(tmp_path, tiny_model_dir, tiny_data_dir)
+    path = write_study(tmp_path, tiny_model_dir, tiny_data_dir, grow=False)
     code = main(["study", str(path), "--results_dir", str(tmp_path / "results"), "--seeds", "1",
                  "--report_to", "mlflow"])
     assert code == 0
@@ -95,7 +95,7 @@ def test_a_wandb_study_is_one_group_with_search_and_seed_runs(tmp_path, monkeypa
     monkeypatch.setenv("WANDB_SILENT", "true")
     for name in ("WANDB_RUN_GROUP", "WANDB_JOB_TYPE", "WANDB_NAME", "WANDB_RUN_ID"):
         monkeypatch.delenv(name, raising=False)
-    path = write_study(tmp_path, tiny_model_dir, tiny_data_dir)  # 2 rates at seed 1, then seed 2 at the chosen one
+    path = write_study(tmp_path, tiny_model_dir, tiny_data_dir, grow=False)  # 2 rates at seed 1, then seed 2
     code = main(["study", str(path), "--results_dir", str(tmp_path / "results"), "--report_to", "wandb"])
     assert code == 0
     selected = json.loads((tmp_path / "results" / "study.json").read_text())["groups"]["sst2-p-lora"][

@@ -52,6 +52,7 @@ class RunGroup:
     entry_label: str | None = None  # a study's swept entry: its label in the study file
     swept: dict = field(default_factory=dict)  # setting -> value of this combination of the sweep
     swept_text: dict = field(default_factory=dict)  # setting -> the value as a legend shows it
+    edge_warning: str | None = None  # the learning rate was chosen at an edge of its grid as run (study)
 
     @property
     def first(self) -> Run:
@@ -94,34 +95,50 @@ def groups_from_runs(runs: list[Run]) -> list[RunGroup]:
 
 
 def groups_from_names(results_dir: str | Path, names: list[str]) -> list[RunGroup]:
-    return groups_from_runs([load_run(results_dir, name) for name in names])
+    runs = [load_run(results_dir, name) for name in names]
+    untested = [run.name for run in runs if not run.results.tested]
+    if untested:
+        raise UserError(f"experiment {untested[0]} has no test score (a study's search run: only the chosen rate's "
+                        "runs are tested, evaluate_test); leave it out")
+    return groups_from_runs(runs)
 
 
 def groups_from_study(plan) -> tuple[list[RunGroup], list[str]]:
-    """The study's groups at their selected learning rate, and what is missing."""
+    """The study's groups at their selected learning rate, and what is missing. A grid that grew
+    is replayed from the finished search runs (balora.study.grids), as the study grew it; only the
+    chosen rate's runs are read, so no search run's test score is ever needed."""
+    from balora.study.grids import edge_warning, replay
     from balora.study.runner import finished_results
     from balora.study.selection import select_learning_rate, validation_score
 
     groups, missing = [], []
     for group in plan.groups:
-        learning_rate = group.learning_rates[0]
+        learning_rate, warning = group.learning_rates[0], None
         if group.selects_learning_rate:
-            scores = {lr: validation_score(finished_results(plan, group.experiment_name(lr, group.seeds[0])))
-                      for lr in group.learning_rates}
+            def score_of(lr):
+                return validation_score(finished_results(plan, group.experiment_name(lr, group.search_seed)))
+
+            scores = replay(group.learning_rates, score_of, group.max_grid_extensions)
+            unrun = [lr for lr in scores if not (Path(plan.results_dir) /
+                                                 group.experiment_name(lr, group.search_seed)).is_dir()]
             learning_rate = select_learning_rate(scores)
-            if learning_rate is None:
-                missing.append(f"{group.key} (no learning rate finished)")
+            if learning_rate is None or unrun:
+                missing.append(f"{group.key} (" + (f"learning rate {unrun[0]:g} of its search not run" if unrun
+                                                   else "no learning rate finished") + ")")
                 continue
+            warning = edge_warning(scores, len(group.learning_rates), group.max_grid_extensions)
         runs = []
         for seed in group.seeds:
             name = group.experiment_name(learning_rate, seed)
-            if (Path(plan.results_dir) / name / "results_final.json").exists():
-                runs.append(load_run(plan.results_dir, name))
-            else:
+            if not (Path(plan.results_dir) / name / "results_final.json").exists():
                 missing.append(name)
+            elif not (run := load_run(plan.results_dir, name)).results.tested:  # its test comes after the selection
+                missing.append(f"{name} (not tested yet: run the study again)")
+            else:
+                runs.append(run)
         if runs:
             groups.append(RunGroup(label=group.label, dataset=group.dataset, method=group.method,
                                    train_samples=group.train_samples, budget=group.budget or budget_of(runs[0]),
                                    runs=runs, phase=group.phase, entry_label=group.entry_label,
-                                   swept=group.swept, swept_text=group.swept_text))
+                                   swept=group.swept, swept_text=group.swept_text, edge_warning=warning))
     return groups, missing

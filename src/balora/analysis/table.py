@@ -21,6 +21,7 @@ from balora.analysis.train_size import train_size_text
 from balora.results import atomic_write_text
 
 REFERENCE_METHOD = "lora"
+EDGE_MARK = "†"  # a method whose learning rate was chosen at an edge of its grid as run
 SAME_BUDGET_TOLERANCE = 0.05  # AdaLoRA's rank granularity lands within about 1% of a LoRA budget
 
 
@@ -127,7 +128,8 @@ def comparison_table(groups: list[RunGroup]) -> pd.DataFrame:
                "peak_adapter_params": params.peak_adapter,
                "trainable_params": params.trainable, "n": len(group.runs),
                "seeds": " ".join(str(r.seed) for r in sorted(group.runs, key=lambda r: r.seed)),
-               "learning_rate": group.first.config["learning_rate"], "headline_metric": headline}
+               "learning_rate": group.first.config["learning_rate"], "headline_metric": headline,
+               "learning_rate_at_edge": group.edge_warning}
         for name in table_metrics_of(group.first.results.metrics["test"]):
             row[f"test_{name}_mean"], row[f"test_{name}_std"] = mean_and_std([test_metric(r, name) for r in group.runs])
         row["validation_headline_mean"], row["validation_headline_std"] = mean_and_std(
@@ -187,8 +189,10 @@ def markdown_table(table: pd.DataFrame) -> str:
             peak = ["—" if pd.isna(row.get("validation_peak_mean")) else
                     f"{headline.shown(row['validation_peak_mean']):.{headline.digits}f}"]
         trainable = [f"{int(row['trainable_params']):,}"] if swept else []
-        cells = [row["method"], row["dataset"], shots, *swept_cells, f"{int(row['adapter_params']):,}",
-                 *trainable, *(_mean_std(row, m) for m in shown), *(_harness_cell(row, c) for c in harness), *peak,
+        edge = isinstance(row.get("learning_rate_at_edge"), str)
+        cells = [row["method"] + (f" {EDGE_MARK}" if edge else ""), row["dataset"], shots, *swept_cells,
+                 f"{int(row['adapter_params']):,}", *trainable, *(_mean_std(row, m) for m in shown),
+                 *(_harness_cell(row, c) for c in harness), *peak,
                  str(row["n"]), f"{row['wall_seconds_mean']:.0f}", _delta(row), *statistics_cells(row),
                  f"{_megabytes(row['base_model_mb'], 1)} / {_megabytes(row['adapter_mb'], 2)}",
                  _megabytes(row["peak_training_mb"], 0)]
@@ -200,7 +204,11 @@ def markdown_table(table: pd.DataFrame) -> str:
              + (" Peak validation: the best validation headline metric of any evaluation, mean over seeds."
                 if swept else "")
              + (" lm-eval columns (task metric): the adapted model's score from eval_<task>.json, over the seeds "
-                "evaluated." if harness else "") + " " + STATISTICS_NOTES)
+                "evaluated." if harness else "") + " " + STATISTICS_NOTES
+             + (f" {EDGE_MARK} The learning rate was chosen at an edge of its grid, grown as far as the study "
+                "allowed (max_grid_extensions): the best rate may lie beyond it (study.json says which)."
+                if "learning_rate_at_edge" in table.columns and table["learning_rate_at_edge"].map(
+                    lambda v: isinstance(v, str)).any() else ""))
     return "\n".join(lines) + "\n\n" + notes + "\n"
 
 

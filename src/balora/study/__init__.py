@@ -20,6 +20,8 @@ def print_plan(path: str, options: StudyOptions) -> None:
           f"experiments, results in {plan.results_dir}")
     for line in plan.data_lines:  # each dataset of one's own, as read with the settings that reach it
         print(f"Data {line}")
+    for line in search_lines(plan):
+        print(line)
     from balora.study.names import grid_warnings
 
     for warning in grid_warnings(plan.groups):
@@ -45,14 +47,32 @@ def print_plan(path: str, options: StudyOptions) -> None:
               f"{budget:>9} {counts['adapter']:>11,} {counts['peak_adapter']:>11,}{against}")
         for lr, seed in group.first_runs():
             print(f"    {group.experiment_name(lr, seed)}")
-        if group.selects_learning_rate:
-            print(f"    {group.key}-lr<selected>-s{{{','.join(str(s) for s in group.seeds[1:])}}}"
+        if group.remaining_seeds:
+            print(f"    {group.key}-lr<selected>-s{{{','.join(str(s) for s in group.remaining_seeds)}}}"
                   f"  (after the learning rate is selected on validation)")
     check_trainable_cap(plan)
     check_eval_tasks(plan)
     evaluated = sorted({task for group in plan.groups for task in group.eval_tasks})
     if evaluated:
         print(f"Each finished experiment is evaluated by lm-eval on {', '.join(evaluated)}")
+
+
+def search_lines(plan: StudyPlan) -> list[str]:
+    """What the dry run says of the learning-rate searches: grids that may grow, and which runs
+    score the test split."""
+    searching = [g for g in plan.groups if g.selects_learning_rate]
+    growing = [g for g in searching if g.max_grid_extensions]
+    lines = []
+    if growing:
+        cap = max(g.max_grid_extensions for g in growing)
+        lines.append(f"Learning-rate grids may grow: a search whose best validation score is at an edge of its grid "
+                     f"runs the next rate beyond it (the grid's spacing), up to {cap} more per grid "
+                     f"(max_grid_extensions; grow_grids: false keeps them as written), so up to "
+                     f"{sum(g.max_grid_extensions for g in growing)} more experiments than counted here")
+    if any(g.evaluate_test == "selected" for g in searching):
+        lines.append("Test split: search runs skip it; the chosen rate's run is tested from its saved model once "
+                     "selected (evaluate_test: selected; all tests every run)")
+    return lines
 
 
 def run_study_command(path: str, flags) -> None:

@@ -42,6 +42,9 @@ class SearchEntry:
     higher_is_better: bool | None
     validation_by_learning_rate: dict[str, float | None] = field(default_factory=dict)
     selected_learning_rate: float | None = None
+    grid: list[float] = field(default_factory=list)  # the grid as run, growth included (ascending)
+    grown: dict[str, str] = field(default_factory=dict)  # each rate the grid grew by -> why (balora.study.grids)
+    edge_warning: str | None = None  # the choice is still at an edge of the grid as run: the best may lie beyond
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

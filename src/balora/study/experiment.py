@@ -31,17 +31,19 @@ class ExperimentJob:
     retry_failed: bool = False
     study: str | None = None  # the study's name: its group in a tracker
     search: bool = False  # a run of the group's learning-rate search (else: a seed at the chosen rate)
-    eval_tasks: tuple[str, ...] = ()  # lm-eval tasks once finished (balora.study.evaluation)
+    test_split: bool = True  # score the test split after training (a search run skips it: evaluate_test)
+    test_only: bool = False  # the experiment is finished: score the test split of its saved model
+    eval_tasks: tuple[str, ...] = ()  # lm-eval tasks once finished and tested (balora.study.evaluation)
     eval_limit: int | None = None
     eval_include_path: str | None = None
 
     @classmethod
     def of(cls, results_dir: str, group, learning_rate: float, seed: int, retry_failed: bool,
-           study=None, search: bool = False) -> ExperimentJob:
+           study=None, search: bool = False, test_split: bool = True, test_only: bool = False) -> ExperimentJob:
         """``study``: the StudyFile (its name and eval settings), or None."""
         evals = (tuple(group.eval_tasks), study.eval_limit, study.eval_include_path) if study else ()
         return cls(results_dir, group.experiment_name(learning_rate, seed), dict(group.settings), learning_rate,
-                   seed, retry_failed, study.name if study else None, search, *evals)
+                   seed, retry_failed, study.name if study else None, search, test_split, test_only, *evals)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -73,8 +75,10 @@ def check_same_settings(name: str, saved: dict, wanted: dict) -> None:
 
 def _evaluated(job: ExperimentJob, outcome: Outcome) -> Outcome:
     """The completed experiment after its eval_tasks; an eval that fails is told in ``error`` (the
-    experiment stays completed: its training is sound, and the next study run retries the eval)."""
-    if job.eval_tasks:
+    experiment stays completed: its training is sound, and the next study run retries the eval).
+    Like the test split, the tasks score only runs that are reported: a search run left untested
+    (evaluate_test: selected) is not evaluated either."""
+    if job.eval_tasks and outcome.results is not None and outcome.results.tested:
         from balora.study.evaluation import run_experiment_evals
 
         outcome.error = run_experiment_evals(Path(job.results_dir) / job.name, job.eval_tasks, job.eval_limit,
@@ -118,14 +122,23 @@ def _run_locked(job: ExperimentJob) -> Outcome:
         if status is not None and experiment.file("config.json").exists():
             check_same_settings(name, read_json(experiment.file("config.json")),
                                 resolved_settings(with_resolved_defaults(config), options))
+        if status == "completed" and job.test_only:
+            from balora.deferred_test import test_saved_experiment
+
+            tested_before = read_results_record(experiment.file("results_final.json")).tested
+            return _evaluated(job, Outcome(name, "completed", test_saved_experiment(job.results_dir, name),
+                                           ran_now=not tested_before))
+        if job.test_only:  # nothing to test: the run did not finish (cannot happen: its search completed)
+            return Outcome(name, "failed", error=f"{name} has not finished ({status}); nothing to test", ran_now=True)
         if status == "completed":
             return _evaluated(job, Outcome(name, "completed",
                                            read_results_record(experiment.file("results_final.json"))))
         if status == "failed" and not job.retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
+        untested = {} if job.test_split else {"test_split": False}
         with run_labels(config.report_to, job.study, "search" if job.search else "seed"):
-            record = train(config, options, Console(quiet=True))
+            record = train(config, options, Console(quiet=True), **untested)
         return _evaluated(job, Outcome(name, "completed", record, ran_now=True))
     except (UserError, TrainingFailure) as err:
         return Outcome(name, "failed", error=str(err), ran_now=True)

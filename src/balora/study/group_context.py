@@ -38,6 +38,7 @@ class GroupSpot:
     shots: int | None
     seeds: tuple[int, ...]
     variant: Variant = field(default_factory=Variant)
+    search_seed: int | None = None  # None: the first of seeds
 
     @property
     def entry_keys(self) -> tuple:

@@ -65,7 +65,8 @@ def check_groups(doc, groups) -> None:
     share every experiment folder): the error names the lines of both entries."""
     first = {}
     for group in groups:
-        longest = max((group.experiment_name(lr, seed) for lr in group.learning_rates for seed in group.seeds), key=len)
+        longest = max((group.experiment_name(lr, seed) for lr in group.learning_rates
+                       for seed in (*group.seeds, group.search_seed)), key=len)
         if len(longest) > MAX_EXPERIMENT_NAME:
             raise doc.error(("phases", group.phase, "methods", group.entry_label or group.label),
                             f"experiment name {longest} is {len(longest)} characters long; at most "

@@ -2,8 +2,10 @@
 
 Every (phase, dataset, budget, k-shot size, method) is a *group*: experiments that differ only
 by learning rate and seed. A group with one learning rate runs every seed at it; a group with a
-grid runs every learning rate at the first seed, keeps the one with the best validation metric
-and runs the other seeds at it (the test split is never looked at). Names are deterministic:
+grid runs every learning rate at the search seed (``search_seed``, default the first of ``seeds``),
+keeps the one with the best validation metric and runs every seed of ``seeds`` at it that the
+search did not already run (the test split is never looked at). So ten seeds cost ten runs at the
+chosen rate, not ten searches. Names are deterministic:
 ``<dataset>-<phase>-<label>[-b<budget>][-k<shots>]-lr<lr>-s<seed>``.
 """
 
@@ -20,51 +22,13 @@ from balora.methods import METHODS, all_option_classes, build_options, learning_
 from balora.study.selection import select_learning_rate  # noqa: F401 (its home before)
 from balora.study.budgets import ParameterCounter, budget_settings, resolve_budget
 from balora.study.data_check import DataChecker
+from balora.study.group import Group  # noqa: F401 (its home before)
 from balora.study.group_context import GroupSpot, PlanContext
 from balora.study.locate import checked_data, where_dataset, where_set
 from balora.study.names import check_names, check_groups, check_swept_types
 from balora.study.studyfile import METHOD_KEYS, STUDY_OWNED_SETTINGS, StudyFile
 from balora.study.sweeps import Relative, Variant, expand_sweep
 from balora.study.values import METHOD_FIELDS, TRAIN_FIELDS, split_settings, typed_setting
-
-
-
-@dataclass(frozen=True)
-class Group:
-    """Experiments that differ only by learning rate and seed."""
-
-    key: str
-    phase: str
-    dataset: str
-    label: str
-    method: str
-    budget: int | None
-    train_samples: int | None
-    settings: dict[str, Any]  # flat `balora train` settings, without learning_rate and seed
-    learning_rates: tuple[float, ...]
-    seeds: tuple[int, ...]
-    line: int
-    counts: dict[str, int] | None = None
-    entry_label: str | None = None  # the study file's label of a swept entry (label: label-<setting>=<value>)
-    swept: dict[str, Any] = field(default_factory=dict)  # setting -> value of this combination of the sweep
-    swept_text: dict[str, str] = field(default_factory=dict)  # setting -> the value as a legend shows it
-    eval_tasks: tuple[str, ...] = ()  # lm-eval tasks run on each finished experiment (balora.study.evaluation)
-
-    def experiment_name(self, learning_rate: float, seed: int) -> str:
-        return f"{self.key}-lr{learning_rate:g}-s{seed}"
-
-    @property
-    def selects_learning_rate(self) -> bool:
-        return len(self.learning_rates) > 1
-
-    def first_runs(self) -> list[tuple[float, int]]:
-        """(learning rate, seed) of the runs that do not wait for a selection."""
-        if not self.selects_learning_rate:
-            return [(self.learning_rates[0], seed) for seed in self.seeds]
-        return [(lr, self.seeds[0]) for lr in self.learning_rates]
-
-    def remaining_runs(self, selected_lr: float) -> list[tuple[float, int]]:
-        return [(selected_lr, seed) for seed in self.seeds[1:]] if self.selects_learning_rate else []
 
 
 def check_trainable_cap(plan: StudyPlan) -> None:
@@ -102,9 +66,8 @@ class StudyPlan:
 
     @property
     def experiment_count(self) -> int:
-        """Experiments the study runs: a learning-rate search on the first seed, then the other seeds."""
-        return sum(len(g.seeds) + len(g.learning_rates) - 1 if g.selects_learning_rate else len(g.seeds)
-                   for g in self.groups)
+        """Experiments the study runs: a learning-rate search at the search seed, then the other seeds."""
+        return sum(len(g.first_runs()) + len(g.remaining_seeds) for g in self.groups)
 
 
 def plan_study(study: StudyFile, options: StudyOptions | None = None, count: bool = True) -> StudyPlan:
@@ -138,6 +101,10 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
         datasets = phase_datasets(phase.get("datasets"), study.datasets, options.datasets)
         seeds = tuple(options.seeds or phase.get("seeds") or study.seeds)
         _check_seeds(doc, phase_keys + ("seeds",) if "seeds" in phase else ("seeds",), seeds)
+        search_seed = search_seed_of(study, phase_name, options.seeds)
+        if search_seed is not None:
+            _check_seeds(doc, phase_keys + ("search_seed",) if "search_seed" in phase else ("search_seed",),
+                         (search_seed,), "search_seed")
         budgets = phase.get("budgets") or [None]
         shots = [options.overrides["train_samples"]] if "train_samples" in options.overrides else (
             phase.get("train_samples") or [None])
@@ -153,7 +120,8 @@ def plan_study(study: StudyFile, options: StudyOptions | None = None, count: boo
                             continue
                         for variant in _variants(doc, phase_keys + ("methods", label), entry):
                             groups.append(_plan_group(context, GroupSpot(
-                                phase_name, dataset, label, entry, budget_value, budget_keys, k, seeds, variant)))
+                                phase_name, dataset, label, entry, budget_value, budget_keys, k, seeds, variant,
+                                search_seed)))
     if not groups:
         raise UserError(f"{doc.path}: no experiment matches the chosen phases, methods and datasets")
     check_groups(doc, groups)
@@ -255,7 +223,8 @@ def _plan_group(context: PlanContext, spot: GroupSpot) -> Group:
                  train_samples=settings.get("train_samples"), settings=settings, learning_rates=tuple(grid),
                  seeds=spot.seeds, line=doc.line(*entry_keys), counts=counts,
                  entry_label=entry_keys[-1] if variant.values else None, swept=swept, swept_text=swept_text,
-                 eval_tasks=eval_tasks)
+                 search_seed=spot.search_seed, max_grid_extensions=study.max_grid_extensions if study.grow_grids else 0,
+                 evaluate_test=study.evaluate_test, eval_tasks=eval_tasks)
 
 
 def _check_settings(doc, keys: tuple, settings: dict) -> None:
@@ -271,12 +240,20 @@ def _check_settings(doc, keys: tuple, settings: dict) -> None:
             raise doc.error(keys + (name,), str(err)) from None
 
 
-def _check_seeds(doc, keys: tuple, seeds: tuple) -> None:
+def search_seed_of(study: StudyFile, phase_name: str, chosen_seeds: list[int] | None) -> int | None:
+    """The phase's search seed, else the study's; None (the first of the seeds) when neither sets one
+    or when --seeds replaced the file's seeds (a reduced run searches at its own first seed)."""
+    if chosen_seeds:
+        return None
+    return study.phases[phase_name].get("search_seed", study.search_seed)
+
+
+def _check_seeds(doc, keys: tuple, seeds: tuple, name: str = "seeds") -> None:
     for seed in seeds:
         try:
             TrainConfig(experiment_name="study-check", seed=seed)
         except ConfigError as err:
-            raise doc.error(keys, str(err).replace("--seed", "seeds")) from None
+            raise doc.error(keys, str(err).replace("--seed", name)) from None
 
 
 def _check_selection(doc, chosen, known, what: str) -> None:

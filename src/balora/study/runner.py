@@ -8,6 +8,9 @@ are read back instead of rerun, interrupted or killed ones resume from their las
 failure is recorded while the rest goes on, and a worker that dies is retried. Each experiment
 runs under its lock, so two study processes on one results folder share the work: one skips what
 the other is running, and whichever finishes a group's search last runs its remaining seeds.
+A search whose best rate is at an edge of its grid grows (balora.study.grids) before a rate is
+selected; with evaluate_test: selected its runs skip the test split, and the chosen one is tested
+from its saved model once selected.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from balora.study.executors import Executor, SerialExecutor
 from balora.study.experiment import ExperimentJob, Outcome, finished_record
 from balora.study.plan import StudyPlan
 from balora.study.progress import Progress
-from balora.study.schedule import LeftToOther, Report, Scheduler, Selected
+from balora.study.grids import edge_warning, grid_extension, growth_history
+from balora.study.schedule import Grown, LeftToOther, Report, Scheduler, Selected, Task
 from balora.study.selection import search_record, validation_score
 from balora.study.state import StudyState
 
@@ -49,26 +53,18 @@ class _Driver:
         self.plan, self.retry_failed, self.say, self.executor = plan, retry_failed, print_line, executor
         self.state = StudyState.load(Path(plan.results_dir) / "study.json", plan.study.source.path)
         self.groups = {group.key: group for group in plan.groups}
-        self.scheduler = Scheduler(plan.groups, max_retries)
+        self.scheduler = Scheduler(plan.groups, max_retries, grow=_grow)
         self.progress = Progress(plan.experiment_count, time.monotonic())
-        self.outcomes: dict[str, Outcome] = {}  # by experiment name: a busy one looked at again keeps its last word
-        self.where: dict[str, str] = {}
+        self.outcomes: dict[str, Outcome] = {}  # by task: a busy one looked at again keeps its last word
+        self.where: dict[str, str] = {}  # by task
+        self.in_flight: dict[str, str] = {}  # experiment name -> its running task (one at a time)
 
     def run(self) -> list[Outcome]:
         scheduler = self.scheduler
         try:
             while not scheduler.finished:
                 for task in scheduler.ready()[:self.executor.free()]:
-                    tries = scheduler.start(task)
-                    group = self.groups[task.group]
-                    job = ExperimentJob.of(self.plan.results_dir, group, task.learning_rate, task.seed,
-                                           self.retry_failed, self.plan.study, task.search)
-                    self.where[task.name] = self.executor.submit(job, tries)
-                    again = f" (try {tries})" if tries > 1 else ""
-                    if self.where[task.name] == "here":  # serial: the line it always printed
-                        self.say(f"[{self._done() + 1}/{scheduler.total}] {task.name}{again} ...")
-                    else:
-                        self.say(f"started {task.name}{again} on {self.where[task.name]}")
+                    self._submit(task)
                 if not scheduler.running:
                     break  # nothing runs and nothing can start: the graph is stuck (cannot happen; never spin)
                 for outcome in self.executor.wait():
@@ -78,18 +74,38 @@ class _Driver:
             for outcome in self.executor.stop():
                 self._finished(outcome)
             for task in scheduler.running:  # what the interrupt stopped in this process (serial)
-                self._record(task.name, "interrupted", None, {})
+                if not task.test:
+                    self._record(task.name, "interrupted", None, {})
             raise
-        return list(self.outcomes.values())
+        # A test task's outcome is not an experiment's; one that failed is reported with them.
+        return [o for key, o in self.outcomes.items() if not scheduler.tasks[key].task.test or o.status != "completed"]
+
+    def _submit(self, task: Task) -> None:
+        tries = self.scheduler.start(task)
+        group = self.groups[task.group]
+        job = ExperimentJob.of(self.plan.results_dir, group, task.learning_rate, task.seed, self.retry_failed,
+                               self.plan.study, task.search, test_split=not group.trains_without_test(task.seed),
+                               test_only=task.test)
+        self.in_flight[task.name] = task.key
+        self.where[task.key] = self.executor.submit(job, tries)
+        again = f" (try {tries})" if tries > 1 else ""
+        if task.test:
+            self.say(f"    {task.name}: testing the chosen rate's run from its saved model{again}"
+                     + ("" if self.where[task.key] == "here" else f" on {self.where[task.key]}"))
+        elif self.where[task.key] == "here":  # serial: the line it always printed
+            self.say(f"[{self._done() + 1}/{self.scheduler.total}] {task.name}{again} ...")
+        else:
+            self.say(f"started {task.name}{again} on {self.where[task.key]}")
 
     def _done(self) -> int:
         return self.scheduler.count("completed", "failed", "skipped")
 
     def _finished(self, outcome: Outcome) -> None:
         scheduler, name = self.scheduler, outcome.name
-        task = scheduler.tasks[name].task
+        key = self.in_flight.pop(name)
+        task = scheduler.tasks[key].task
         events = scheduler.finish(task, Report(outcome.status, validation_score(outcome.results), outcome.error))
-        state = scheduler.tasks[name]
+        state = scheduler.tasks[key]
         seconds = outcome.placement.get("seconds")
         if outcome.status == "lost":
             retry = "retried, resuming from its checkpoint" if state.status == "pending" else "no tries left"
@@ -97,13 +113,13 @@ class _Driver:
             if state.status == "pending":
                 return
             outcome.status = "failed"
-        self.outcomes[name] = outcome
-        if outcome.status != "busy":  # the process running it keeps its entry
+        self.outcomes[key] = outcome
+        if outcome.status != "busy" and not task.test:  # the process running it keeps its entry
             self._record(name, outcome.status, outcome.error, outcome.placement)
-        if outcome.ran_now and outcome.status == "completed" and seconds:
+        if outcome.ran_now and outcome.status == "completed" and seconds and not task.test:
             self.progress.trained_seconds.append(seconds)
         self.say(f"    {name}: {_describe(outcome, seconds)}")
-        running = {t.name: self.where.get(t.name, "?") for t in scheduler.running}
+        running = {t.key: self.where.get(t.key, "?") for t in scheduler.running}
         self.say(self.progress.line(time.monotonic(), self._done(), scheduler.count("failed", "skipped"),
                                     running, scheduler.total, max(1, len(running) + self.executor.free())))
         for event in events:
@@ -118,19 +134,33 @@ class _Driver:
                                 placement.get("seconds"), task_state.tries or None)
         self.state.record("experiments", name, entry.as_dict())
 
-    def _decided(self, event: Selected | LeftToOther) -> None:
+    def _decided(self, event: Selected | Grown | LeftToOther) -> None:
         if isinstance(event, LeftToOther):
             self.say(f"    {event.group}: another process is still searching its learning rate; it runs the "
                      "other seeds when done")
             return
         group = self.groups[event.group]
-        searched = {lr: getattr(self.outcomes.get(group.experiment_name(lr, group.seeds[0])), "results", None)
+        if isinstance(event, Grown):
+            for learning_rate, why in event.added:
+                self.say(f"    {event.group}: the grid grows to learning rate {learning_rate:g}: {why}")
+            return
+        searched = {lr: getattr(self.outcomes.get(group.experiment_name(lr, group.search_seed)), "results", None)
                     for lr in event.scores}
-        self.state.record("groups", event.group, search_record(searched, event.learning_rate))
+        planned, cap = len(group.learning_rates), group.max_grid_extensions
+        warning = edge_warning(event.scores, planned, cap)
+        self.state.record("groups", event.group, search_record(
+            searched, event.learning_rate, growth_history(event.scores, planned, cap), warning))
         if event.learning_rate is None:
             self.say(f"    {event.group}: every learning rate failed; its other seeds are not run")
         else:
             self.say(f"    {event.group}: learning rate {event.learning_rate:g} selected on validation")
+        if warning:
+            self.say(f"    warning: {event.group}: {warning}")
+
+
+def _grow(group, scores: dict[float, float | None]) -> list[tuple[float, str]]:
+    """The scheduler's grow hook: the rates a finished search adds (none once its best is inside)."""
+    return grid_extension(scores, len(group.learning_rates), group.max_grid_extensions)
 
 
 def _describe(outcome: Outcome, seconds: float | None) -> str:
@@ -140,5 +170,7 @@ def _describe(outcome: Outcome, seconds: float | None) -> str:
         return f"{outcome.status}: {outcome.error}"
     results = outcome.results
     how = f"done in {seconds or 0:.0f} s" if outcome.ran_now else "already finished"
-    return (f"{how}: validation {results.headline_metric} {results.validation():.4f}, "
-            f"test {results.headline_metric} {results.test():.4f}" + (f"; {outcome.error}" if outcome.error else ""))
+    test = (f"test {results.headline_metric} {results.test():.4f}" if results.tested
+            else "no test (a search run: only the chosen rate's is tested)")
+    return (f"{how}: validation {results.headline_metric} {results.validation():.4f}, {test}"
+            + (f"; {outcome.error}" if outcome.error else ""))

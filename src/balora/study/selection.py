@@ -28,14 +28,18 @@ def select_learning_rate(validation: dict[float, float | None]) -> float | None:
     return max(finished)[2] if finished else None
 
 
-def search_record(searched: dict[float, ResultsRecord | None], selected: float | None) -> dict:
+def search_record(searched: dict[float, ResultsRecord | None], selected: float | None,
+                  grown: dict[float, str] | None = None, edge_warning: str | None = None) -> dict:
     """What study.json keeps of a group's learning-rate search: each rate's validation headline
     metric as measured (a perplexity stays a perplexity), which metric and which way is better,
-    and the rate chosen; a rate whose run did not finish has None."""
+    and the rate chosen; a rate whose run did not finish has None. ``searched`` is in the order the
+    rates ran; ``grown``: each rate the grid grew by -> why; ``edge_warning``: a choice still at an
+    edge of the grid as run."""
     finished = {lr: results for lr, results in searched.items() if validation_score(results) is not None}
     metric = next((results.headline_metric for results in finished.values()), None)
     from balora.study.entries import SearchEntry
 
     return SearchEntry(metric, None if metric is None else not lower_is_better(metric),
                        {f"{lr:g}": finished[lr].validation() if lr in finished else None for lr in searched},
-                       selected).as_dict()
+                       selected, sorted(searched), {f"{lr:g}": why for lr, why in (grown or {}).items()},
+                       edge_warning).as_dict()

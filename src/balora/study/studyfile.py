@@ -23,6 +23,13 @@ TOP_LEVEL_KEYS = {
     "datasets": "dataset names, as in `balora datasets`; or name -> {dataset: csv|jsonl|<name>, settings} "
                 "for data of your own",
     "seeds": "random seeds; every configuration runs once per seed",
+    "search_seed": "the seed a learning-rate grid is searched at (default: the first of seeds); "
+                   "seeds then run at the chosen rate",
+    "grow_grids": "true (default): a search whose best validation score is at an edge of its grid adds the next "
+                  "rate beyond it, at the grid's spacing, until the best is inside; false: grids stay as written",
+    "max_grid_extensions": "rates a grid may grow by at most (default 3)",
+    "evaluate_test": "selected (default): search runs skip the test split, the chosen rate's run is tested "
+                     "after the selection from its saved model; all: every run scores the test split",
     "defaults": "`balora train` settings applied to every experiment",
     "dataset_defaults": "dataset name -> `balora train` settings of its experiments (over defaults)",
     "learning_rates": "learning-rate grid per method (method name -> list)",
@@ -38,6 +45,7 @@ PHASE_KEYS = {
     "train_samples": "k-shot sizes (examples per class) to sweep",
     "settings": "`balora train` settings for every experiment of the phase",
     "seeds": "seeds of this phase (default: the study's)",
+    "search_seed": "the seed this phase searches its learning-rate grids at (default: the study's)",
     "datasets": "datasets of this phase (default: the study's)",
     "eval_tasks": "lm-eval tasks of this phase's experiments (default: the study's)",
 }
@@ -116,6 +124,10 @@ class StudyFile:
     eval_tasks: list[str] = field(default_factory=list)  # a phase's own eval_tasks is in its mapping
     eval_limit: int | None = None
     eval_include_path: str | None = None  # absolute: workers may start elsewhere
+    search_seed: int | None = None  # None: each phase's first seed
+    grow_grids: bool = True
+    max_grid_extensions: int = 3
+    evaluate_test: str = "selected"
 
     def kind_of(self, name: str) -> str:
         """What `balora train --dataset` gets for the study's dataset ``name`` (csv for a CSV of one's own)."""
@@ -152,6 +164,31 @@ def _list_of(doc: Located, keys: tuple, value: Any, kind: type, what: str) -> li
     if not values:
         raise doc.error(keys, f"{what} is empty")
     return values
+
+
+def _one_seed(doc: Located, keys: tuple, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(keys, f"search_seed is one whole number (got {value!r})")
+    return value
+
+
+def _grid_settings(doc: Located, top: dict) -> dict[str, Any]:
+    """grow_grids, max_grid_extensions and evaluate_test, each checked at its line."""
+    found = {}
+    if "grow_grids" in top:
+        if not isinstance(top["grow_grids"], bool):
+            raise doc.error(("grow_grids",), f"grow_grids is true or false (got {top['grow_grids']!r})")
+        found["grow_grids"] = top["grow_grids"]
+    if "max_grid_extensions" in top:
+        value = top["max_grid_extensions"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise doc.error(("max_grid_extensions",), f"max_grid_extensions is a whole number, 0 or more (got {value!r})")
+        found["max_grid_extensions"] = value
+    if "evaluate_test" in top:
+        if top["evaluate_test"] not in ("selected", "all"):
+            raise doc.error(("evaluate_test",), f"evaluate_test is selected or all (got {top['evaluate_test']!r})")
+        found["evaluate_test"] = top["evaluate_test"]
+    return found
 
 
 def _datasets(doc: Located, value: Any) -> tuple[list[str], dict[str, dict[str, Any]]]:
@@ -239,6 +276,8 @@ def parse_study(path: str | Path) -> StudyFile:
                 phase[list_key] = _list_of(doc, keys + (list_key,), phase[list_key], kind, list_key)
         if "eval_tasks" in phase:
             phase["eval_tasks"] = _eval_tasks(doc, keys + ("eval_tasks",), phase["eval_tasks"])
+        if "search_seed" in phase:
+            phase["search_seed"] = _one_seed(doc, keys + ("search_seed",), phase["search_seed"])
         phase["settings"] = _check_keys(doc, keys + ("settings",), phase.get("settings"), "settings")
         phases[phase_name] = phase
     datasets, dataset_sources = _datasets(doc, top.get("datasets", ["sst2"]))
@@ -255,5 +294,7 @@ def parse_study(path: str | Path) -> StudyFile:
         phases=phases,
         dataset_sources=dataset_sources,
         **_eval_settings(doc, top),
+        search_seed=_one_seed(doc, ("search_seed",), top["search_seed"]) if "search_seed" in top else None,
+        **_grid_settings(doc, top),
     )
 

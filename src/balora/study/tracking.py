@@ -70,7 +70,8 @@ def hparams_table(plan) -> Path:
                 with SummaryWriter(str(folder / name)) as writer:
                     writer.add_hparams({"group": group.key, "method": group.method, "budget": group.budget or 0,
                                         "learning_rate": learning_rate, "seed": seed},
-                                       {f"validation/{metric}": record.validation(), f"test/{metric}": record.test()},
+                                       {f"validation/{metric}": record.validation(),
+                                        **({f"test/{metric}": record.test()} if record.tested else {})},
                                        run_name=".")
     return folder
 

@@ -35,3 +35,4 @@ class EvaluationInputs:
     config: Any
     say: Callable[[str], None]
     test_rows: Any = None  # the test split as read (a DataFrame with text and label), in the data's order
+    test_split: bool = True  # False: nothing scores the test split (a study's search run)

@@ -116,9 +116,11 @@ class CausalLMTask:
         with untuned_view(model), evaluation_autocast(model, inputs.config):
             scores = {"validation": dataset_perplexity(model, inputs.tokenized["validation"], inputs.collator,
                                                        inputs.config.eval_batch_size)}
-            scores.update(self.untuned_test(model, inputs))
-        inputs.say(f"Untuned model: validation perplexity {scores['validation']['perplexity']:.3f}; test "
-                   f"perplexity {scores['test']['perplexity']:.3f}{self.extra_line(scores['test'])}")
+            if inputs.test_split:
+                scores.update(self.untuned_test(model, inputs))
+        inputs.say(f"Untuned model: validation perplexity {scores['validation']['perplexity']:.3f}"
+                   + (f"; test perplexity {scores['test']['perplexity']:.3f}{self.extra_line(scores['test'])}"
+                      if "test" in scores else ""))
         return scores
 
     def untuned_test(self, model, inputs) -> dict:
