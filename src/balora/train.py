@@ -40,7 +40,7 @@ from balora.tasks.base import EvaluationInputs, TestOutcome
 from balora.training.batching import by_length
 from balora.training.callbacks import (EpochReport, LossWatch, MemoryPeaks, MethodState, StopOnSignal, TrainingClock,
                                       read_method_state)
-from balora.training.precision import match_threads_to_cores, resolve_precision
+from balora.training.precision import bound_kernel_caches, match_threads_to_cores, resolve_precision
 from balora.training.trackers import require_tracker, tracker_run
 from balora.training.trainer import build_trainer
 
@@ -121,6 +121,7 @@ def train(config: TrainConfig, options: dict[type, object], console: Console | N
     check_model_source(config.model_name_or_path)
     resolve_precision(config.precision)  # e.g. fp16 without a GPU is refused before any folder exists
     method.check(config, options, causal_lm=spec.is_text_to_text)  # e.g. a PEFT config's fields, before loading
+    bound_kernel_caches()  # before any matrix product: each library reads its cap once
 
     # --- One writer per experiment: the lock comes before the folder is looked at, and is held
     # until the run ends (the OS drops it if the process dies).

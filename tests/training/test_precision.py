@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -34,10 +37,66 @@ def test_unknown_precision_names_the_field():
         TrainConfig(experiment_name="x", precision="int8")
 
 
-def test_bf16_run_records_the_requested_and_the_resolved_precision(tmp_path, tiny_data_dir, tiny_model_dir):
+def test_bf16_run_records_the_requested_and_the_resolved_precision(tmp_path, tiny_data_dir, tiny_model_dir,
+                                                                   monkeypatch):
+    for variable in precision.KERNEL_CACHE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
     results = run_train(tmp_path, tiny_data_dir, tiny_model_dir, epochs=1, precision="bf16")
     assert results.runtime.precision == "bf16" and results.runtime.torch_threads >= 1
     assert json.loads((tmp_path / "tiny" / "config.json").read_text())["precision"] == "bf16"
+    # the run capped the CPU's kernel caches (before its first product, or the cap is not read)
+    assert all(os.environ[v] == str(precision.KERNEL_CACHE_ENTRIES) for v in precision.KERNEL_CACHE_VARIABLES)
+
+
+def test_kernel_cache_caps_keep_what_the_user_set(monkeypatch):
+    monkeypatch.delenv("LRU_CACHE_CAPACITY", raising=False)
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "7")
+    precision.bound_kernel_caches()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "7"
+    assert os.environ["LRU_CACHE_CAPACITY"] == str(precision.KERNEL_CACHE_ENTRIES)
+
+
+# bf16 products of 6 adapter ranks at 30 batch lengths (180 shapes, as mixed ranks meet them in training);
+# prints the bytes malloc holds afterwards beyond before. A fresh process: each cache reads its cap once.
+SHAPES_SCRIPT = """
+import ctypes, sys
+import torch
+from balora.training.precision import bound_kernel_caches
+if sys.argv[1] == "bounded":
+    bound_kernel_caches()
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = Info
+def in_use():
+    info = libc.mallinfo2()
+    return info.uordblks + info.hblkhd
+torch.manual_seed(0)
+adapters = [(torch.randn(r, 256, requires_grad=True), torch.randn(256, r, requires_grad=True)) for r in range(2, 8)]
+before = in_use()
+for length in range(64, 184, 4):
+    x = torch.randn(length, 256)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = sum(((x @ a.T) @ b.T).float().square().mean() for a, b in adapters)
+    loss.backward()
+print(in_use() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not precision.native_bf16(),
+                    reason="reads glibc's mallinfo2; --precision auto trains bf16 only where the CPU computes it")
+def test_bf16_products_of_many_shapes_keep_little_memory_once_the_caches_are_capped():
+    """The cause of BA-LoRA's training peak on a CPU (1.5x LoRA's at equal size): the kernel caches
+    keep memory for every product shape, and mixed ranks make more shapes. Capped, they keep little."""
+    env = {k: v for k, v in os.environ.items() if k not in precision.KERNEL_CACHE_VARIABLES}
+    kept = {}
+    for mode in ("bounded", "default"):
+        done = subprocess.run([sys.executable, "-c", SHAPES_SCRIPT, mode], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        kept[mode] = int(done.stdout.split()[-1])
+    assert kept["default"] > 100 * 2**20  # what the uncapped caches keep (540 MB on the machine the fix was made on)
+    assert kept["bounded"] < kept["default"] / 4, kept
 
 
 def test_threads_follow_the_cores_given_to_the_process(monkeypatch):

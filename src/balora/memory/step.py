@@ -91,7 +91,9 @@ def run_step(spec: StepSpec) -> dict:
     from balora.methods import build_options
     from balora.modeling import training_device
     from balora.preparation import prepare_method, quantization_of
+    from balora.training.precision import bound_kernel_caches
 
+    bound_kernel_caches()  # as balora train does: the step's peak is training's
     device = training_device()
     config = TrainConfig(experiment_name="memory", peft_method=spec.peft_method,
                          model_name_or_path=spec.model_name_or_path, batch_size=spec.batch_size,
