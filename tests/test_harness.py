@@ -104,3 +104,37 @@ def test_without_lm_eval_eval_is_one_line_naming_the_extra(tmp_path, monkeypatch
     assert main(["eval", "--experiment", str(tmp_path), "--tasks", "hellaswag"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'balora[eval]'" in err
+
+
+def test_the_shipped_alpaca_task_scores_per_word_and_per_byte(experiment, tmp_path):
+    """configs/lm_eval/alpaca_local.yaml (pointed at a tiny Alpaca-shaped file) reports a perplexity per
+    word and bits per byte of the responses, both from one summed log-likelihood, not lm-eval's per-
+    response perplexity (about 1e65 on real Alpaca)."""
+    pytest.importorskip("lm_eval")
+    import math
+    import shutil
+    from pathlib import Path
+
+    from balora.harness import run_eval
+
+    shipped = Path(__file__).resolve().parents[1] / "configs" / "lm_eval"
+    rows = [{"instruction": f"Add {a} and {b}.", "input": "" if a % 2 else f"{a}, {b}", "output": f"The sum is {a + b}."}
+            for a, b in [(1, 2), (3, 4), (5, 6), (7, 8)]]
+    data = tmp_path / "alpaca.json"
+    data.write_text(json.dumps(rows))
+    tasks = tmp_path / "tasks"
+    tasks.mkdir()
+    shutil.copy(shipped / "alpaca_local_metrics.py", tasks)
+    text = (shipped / "alpaca_local.yaml").read_text()
+    (tasks / "alpaca_local.yaml").write_text(text.replace("../shared/data/alpaca_dataset/alpaca_data_cleaned.json", str(data)))
+
+    folder, _ = experiment
+    (written,) = run_eval(str(folder), "alpaca_local", limit=4, batch_size=4, include_path=str(tasks), say=print)
+    saved = json.loads(written.read_text())
+    assert {"word_perplexity", "bits_per_byte", "acc"} <= set(saved["tuned"])
+    words = sum(len((" " + row["output"]).split()) for row in rows)
+    size = sum(len((" " + row["output"]).encode()) for row in rows)
+    for scores in (saved["tuned"], saved["untuned"]):  # one summed log-likelihood behind both figures
+        total = math.log(scores["word_perplexity"]) * words
+        assert total == pytest.approx(scores["bits_per_byte"] * math.log(2) * size, rel=1e-6)
+    assert saved["tuned"]["word_perplexity"] != saved["untuned"]["word_perplexity"]
