@@ -31,7 +31,7 @@ LAYERS = (
     # one way to prepare a method's model; the typed record of a run and its model card
     ("balora.preparation", "balora.record", "balora.model_card"),
     # one experiment
-    ("balora.train", "balora.deferred_test"),
+    ("balora.run_inputs", "balora.train", "balora.deferred_test"),
     # what runs many experiments, reads them back, measures or counts configurations
     # (and what evaluates or shares a finished one)
     ("balora.study", "balora.analysis", "balora.memory", "balora.count", "balora.harness", "balora.push"),

@@ -82,9 +82,9 @@ def test_interrupted_experiment_resumes_from_its_checkpoint(tmp_path, tiny_data_
 @pytest.mark.parametrize("method", ["lora", "ba_lora", "adalora", "layerwise", "plateau_lora", "full"])
 def test_non_finite_loss_is_reported_with_step_and_method(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch,
                                                           method):
-    import balora.train as pipeline
+    import balora.run_inputs as inputs
 
-    real_loader = pipeline.load_model
+    real_loader = inputs.load_model
 
     def poisoned(*args, **kwargs):
         loaded = real_loader(*args, **kwargs)
@@ -92,7 +92,7 @@ def test_non_finite_loss_is_reported_with_step_and_method(tmp_path, tiny_data_di
             loaded.model.classifier.weight.fill_(float("nan"))
         return loaded
 
-    monkeypatch.setattr(pipeline, "load_model", poisoned)
+    monkeypatch.setattr(inputs, "load_model", poisoned)
     where = "or gradients in the importance pass" if method == "ba_lora" else "at step 1 .*"
     with pytest.raises(NonFiniteLoss, match=rf"non-finite training loss \(nan\) {where}.*method {method}"):
         run_train(tmp_path, tiny_data_dir, tiny_model_dir, peft_method=method)

@@ -23,7 +23,7 @@ from balora.record import ResultsRecord, read_results_record
 from balora.results import ExperimentDir, read_json
 from balora.tasks import task_for
 from balora.tasks.base import EvaluationInputs
-from balora.train import dataset_spec_of, load_inputs
+from balora.run_inputs import dataset_spec_of, load_inputs
 
 TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
 

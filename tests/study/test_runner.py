@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+import balora.run_inputs
 import balora.train
 from balora.cli import main
 from balora.errors import TrainingFailure
@@ -144,7 +145,7 @@ def test_a_rerun_reads_back_experiments_whose_model_and_rate_were_defaults(tmp_p
                                                                           tiny_data_dir, monkeypatch):
     # No model and no rate in the file: `balora train` records the packaged model and the method's
     # rate; the rerun must compare like with like, not None with what was recorded.
-    monkeypatch.setattr(balora.train, "packaged_default", lambda text_to_text: tiny_model_dir)
+    monkeypatch.setattr(balora.run_inputs, "packaged_default", lambda text_to_text: tiny_model_dir)
     path = tmp_path / "study.yaml"
     path.write_text(textwrap.dedent(f"""\
         name: defaults

@@ -185,13 +185,13 @@ def test_decoder_classifier_lora_reloads_in_plain_peft_with_identical_prediction
 
 def test_without_a_model_prompt_response_data_gets_the_packaged_decoder(tmp_path, pairs_data_dir,
                                                                         tiny_chat_decoder_dir, monkeypatch):
-    import balora.train
+    import balora.run_inputs
     from balora.config import DEFAULT_MODEL
     from balora.packaged_models import SMOLLM2, packaged_default
 
     assert (packaged_default(True), packaged_default(False)) == (SMOLLM2, DEFAULT_MODEL)
     picked = []  # stand the tiny decoder in for SmolLM2, and record which default was asked for
-    monkeypatch.setattr(balora.train, "packaged_default",
+    monkeypatch.setattr(balora.run_inputs, "packaged_default",
                         lambda text_to_text: picked.append(text_to_text) or tiny_chat_decoder_dir)
     results = run_train(tmp_path, pairs_data_dir, None, dataset="alpaca", train_samples=8, max_length=48, epochs=1)
     assert picked == [True] and results.model_name_or_path == tiny_chat_decoder_dir

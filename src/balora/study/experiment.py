@@ -107,7 +107,8 @@ def run_experiment(job: ExperimentJob) -> Outcome:
 
 
 def _run_locked(job: ExperimentJob) -> Outcome:
-    from balora.train import resolved_settings, train, with_resolved_defaults
+    from balora.run_inputs import resolved_settings, with_resolved_defaults
+    from balora.train import train
     from balora.training.trackers import run_labels
 
     name = job.name
