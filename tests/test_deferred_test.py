@@ -22,7 +22,7 @@ def trained(results_dir, data_dir, model_dir, test_split: bool, **settings):
     return train(config, build_options(), Console(quiet=True), test_split=test_split)
 
 
-@pytest.mark.parametrize("method", ["lora", "full"])
+@pytest.mark.parametrize("method", ["lora", "full", "adalora"])
 def test_the_saved_model_scores_what_the_run_would_have(tmp_path, tiny_data_dir, tiny_model_dir, monkeypatch, method):
     tested = trained(tmp_path / "a", tiny_data_dir, tiny_model_dir, True, peft_method=method)
     untested = trained(tmp_path / "b", tiny_data_dir, tiny_model_dir, False, peft_method=method)

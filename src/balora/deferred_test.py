@@ -40,7 +40,9 @@ def load_saved_model(base, checkpoint, num_labels, config: TrainConfig, spec):
     if (checkpoint / "adapter_config.json").exists():
         from peft import PeftModel
 
-        return PeftModel.from_pretrained(base, str(checkpoint))
+        # As trainable, the state the run tested itself in: AdaLoRA's forward adds its orthogonality
+        # term to any loss and reads its trainable adapter to do so, which an inference-mode load lacks.
+        return PeftModel.from_pretrained(base, str(checkpoint), is_trainable=True)
     from balora.modeling import load_model
 
     return load_model(str(checkpoint), num_labels, config.seed, spec.label_names).model

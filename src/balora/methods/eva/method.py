@@ -8,9 +8,11 @@ target modules differ in shape, the adapter it builds costs more or less than un
 
 from __future__ import annotations
 
+import math
 import time
 
 from peft import EvaConfig, get_peft_model, initialize_lora_eva_weights
+from peft.tuners.lora.eva import prepare_layer_inputs_fn_language_modeling
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -21,6 +23,16 @@ from balora.methods.examples import seeded_order
 from balora.methods.lora.config import LoraOptions, LoraRankOptions, RsLoraOptions
 from balora.methods.lora.model import lora_config, peft_task_type, ranks_by_layer, resolve_targets, target_summary
 from balora.modeling import training_device
+
+
+def layer_inputs(layer_input, model_input, layer_name):
+    """The rows of a layer's input that EVA's SVD sees: PEFT's choice (the tokens the attention mask
+    keeps) for a layer fed tokens; for a layer fed one vector per example (BERT's pooler reads only
+    the first token, so `all-linear` reaches it) that vector, which PEFT's token mask would flatten."""
+    tensor = layer_input[0] if isinstance(layer_input, (tuple, list)) else layer_input
+    if tensor.dim() == 2:
+        return tensor.contiguous()  # the pooler's input is a strided slice; PEFT hashes it with .view
+    return prepare_layer_inputs_fn_language_modeling(layer_input, model_input, layer_name)
 
 
 def adapter_ranks(peft_model: nn.Module, shapes: dict) -> dict[str, int]:
@@ -51,10 +63,14 @@ def prepare_eva(model: nn.Module, ctx: MethodContext) -> PreparedModel:
     started = time.perf_counter()
     model.to(training_device())
     chosen = ctx.train_dataset.select(seeded_order(len(ctx.train_dataset), ctx.config.seed)[:options.eva_samples])
-    # PEFT wants plain dicts, and cycles through them until every SVD has converged.
-    loader = [dict(batch) for batch in DataLoader(chosen, batch_size=ctx.config.batch_size, collate_fn=ctx.collator)]
+    # PEFT wants plain dicts, and cycles through them until every SVD has converged. It skips a batch
+    # with fewer rows than a module's components (rho x r), so a module fed one row per example (the
+    # pooler) would never converge on batches smaller than that: they are made at least that large.
+    batch_size = max(ctx.config.batch_size, math.ceil(options.eva_rho * rank))
+    loader = [dict(batch) for batch in DataLoader(chosen, batch_size=batch_size, collate_fn=ctx.collator)]
     peft_model = get_peft_model(model, config, low_cpu_mem_usage=True)  # EVA writes every adapter weight
-    initialize_lora_eva_weights(peft_model, dataloader=loader, show_progress_bar=False)
+    initialize_lora_eva_weights(peft_model, dataloader=loader, prepare_layer_inputs_fn=layer_inputs,
+                                show_progress_bar=False)
     seconds = {"eva_seconds": time.perf_counter() - started}
     ranks = adapter_ranks(peft_model, shapes)
     allocated = lora_parameter_count(shapes, ranks)
