@@ -27,21 +27,27 @@ metric_list:
 """
 
 
-@pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
-    """A LoRA adapter on a tiny Llama, trained on sums, and a local lm-eval task over the same kind of data."""
+def chat_llama_and_sums(root):
+    """A tiny Llama with a chat template under ``root``, and 40 sums to train on (its path, the file's)."""
     from tasks.conftest import CHAT_TEMPLATE
     from tasks.test_answer_match import arithmetic_rows
     from tiny_decoders import save_tiny_decoder
     from transformers import AutoTokenizer
 
-    root = tmp_path_factory.mktemp("harness")
     model = save_tiny_decoder(root / "llama", "llama")
     tokenizer = AutoTokenizer.from_pretrained(model)
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(model)
     data = root / "sums.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in arithmetic_rows(40)))
+    return model, data
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """A LoRA adapter on a tiny Llama, trained on sums, and a local lm-eval task over the same kind of data."""
+    root = tmp_path_factory.mktemp("harness")
+    model, data = chat_llama_and_sums(root)
     run_train(root, root, model, dataset="jsonl", train_file=str(data), prompt_column="question",
               response_column="answer", max_length=48, epochs=1, untuned_baseline=False)
     tasks = root / "tasks"

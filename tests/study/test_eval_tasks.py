@@ -32,19 +32,10 @@ STUDY = """\
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory):
     """A tiny Llama, sums to train on, and a local lm-eval task over them."""
-    from tasks.conftest import CHAT_TEMPLATE
-    from tasks.test_answer_match import arithmetic_rows
-    from test_harness import TASK_YAML
-    from tiny_decoders import save_tiny_decoder
-    from transformers import AutoTokenizer
+    from test_harness import TASK_YAML, chat_llama_and_sums
 
     root = tmp_path_factory.mktemp("evaltasks")
-    model = save_tiny_decoder(root / "llama", "llama")
-    tokenizer = AutoTokenizer.from_pretrained(model)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(model)
-    data = root / "sums.jsonl"
-    data.write_text("".join(json.dumps(row) + "\n" for row in arithmetic_rows(40)))
+    model, data = chat_llama_and_sums(root)
     tasks = root / "tasks"
     tasks.mkdir()
     (tasks / "tiny_sums.yaml").write_text(TASK_YAML.format(data=data))
