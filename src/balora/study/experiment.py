@@ -124,12 +124,17 @@ def _run_locked(job: ExperimentJob) -> Outcome:
             check_same_settings(name, read_json(experiment.file("config.json")),
                                 resolved_settings(with_resolved_defaults(config), options))
         if status == "completed" and job.test_only:
-            from balora.deferred_test import test_saved_experiment
-
             tested_before = read_results_record(experiment.file("results_final.json")).tested
-            return _evaluated(job, Outcome(name, "completed", test_saved_experiment(job.results_dir, name),
-                                           ran_now=not tested_before))
-        if job.test_only:  # nothing to test: the run did not finish (cannot happen: its search completed)
+            if tested_before or experiment.model_checkpoint.exists():
+                from balora.deferred_test import test_saved_experiment
+
+                return _evaluated(job, Outcome(name, "completed", test_saved_experiment(job.results_dir, name),
+                                               ran_now=not tested_before))
+            # Its record was kept without its model (a study's records carried to another machine):
+            # the run is trained again, with its seed and settings, and tests itself.
+            config, status = dataclasses.replace(config, resume=False, overwrite=True), "model lost"
+        # A test_only job with nothing to test: the run did not finish (cannot happen: its search completed)
+        if job.test_only and status != "model lost":
             return Outcome(name, "failed", error=f"{name} has not finished ({status}); nothing to test", ran_now=True)
         if status == "completed":
             return _evaluated(job, Outcome(name, "completed",
@@ -137,7 +142,7 @@ def _run_locked(job: ExperimentJob) -> Outcome:
         if status == "failed" and not job.retry_failed:
             error = experiment.status_record().get("error")
             return Outcome(name, "skipped", error=f"failed earlier: {error} (rerun with --retry_failed)")
-        untested = {} if job.test_split else {"test_split": False}
+        untested = {} if job.test_split or job.test_only else {"test_split": False}
         with run_labels(config.report_to, job.study, "search" if job.search else "seed"):
             record = train(config, options, Console(quiet=True), **untested)
         return _evaluated(job, Outcome(name, "completed", record, ran_now=True))
