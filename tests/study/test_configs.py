@@ -30,7 +30,7 @@ def test_protocol_gives_each_dataset_its_own_lengths():
     lengths = {g.dataset: g.settings["max_length"] for g in plan.groups}
     assert lengths == {"sst2": 128, "ag_news": 128, "imdb": 256, "cola": 64}
     assert {g.settings.get("max_test_samples") for g in plan.groups if g.dataset == "imdb"} == {5000}
-    assert len(plan.groups) == 4 * 34
+    assert len(plan.groups) == 4 * 35
 
 
 def test_sst2_protocol_matches_budgets():
