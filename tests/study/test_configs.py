@@ -93,7 +93,7 @@ def test_ba_lora_v2_study_is_lora_r8_on_every_linear_layer_for_every_method():
     assert {(g.dataset, g.label) for g in plan.groups if g.method == "ba_lora"} == {
         (d, label) for d in ("sst2", "ag_news") for label in ("ba_lora_sensitivity", "ba_lora_spectrum")}
     for group in plan.groups:
-        assert group.budget == minilm_r8 and group.seeds == (42, 43, 44) and len(group.learning_rates) >= 4
+        assert group.budget == minilm_r8 and group.seeds == (42, 43, 44) and len(group.learning_rates) >= 3
         assert group.settings["lora_target_modules"] == ["all-linear"]
         adapter = group.counts["adapter"]
         if group.method == "adalora":  # rank granularity r(m+n+1): within 1% of the budget
