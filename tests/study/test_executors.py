@@ -81,6 +81,21 @@ def test_local_workers_run_the_serial_study_each_experiment_once(tmp_path, tiny_
     for seed in (1, 2):
         assert read_json(tmp_path / "local" / f"sst2-p-lora-lr{search['selected_learning_rate']:g}-s{seed}"
                          / "results_final.json")["metrics"]["test"]
+    # Run again, every experiment finished: each is read back by the driver, none costs a worker
+    # process (a fresh interpreter importing torch per experiment made this take minutes), and
+    # study.json keeps where and how long each one ran.
+    started = []
+
+    class Watched(LocalExecutor):
+        def submit(self, job, try_number):
+            started.append(job.name)
+            return super().submit(job, try_number)
+
+    again = run_study(plan, print_line=lambda line: None, executor=Watched(plan.results_dir, 2, None))
+    assert started == [] and sorted(o.name for o in again) == sorted(o.name for o in local)
+    assert all(o.status == "completed" and not o.ran_now for o in again)
+    assert read_json(tmp_path / "local" / "study.json")["experiments"] == {
+        name: {**entry, "tries": 1} for name, entry in state["experiments"].items()}
 
 
 def wait_for(condition, timeout: float = 900.0, every: float = 0.05, process: subprocess.Popen | None = None):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from balora.study.entries import ExperimentEntry
 from balora.study.executors import Executor, SerialExecutor
-from balora.study.experiment import ExperimentJob, Outcome, finished_record
+from balora.study.experiment import ExperimentJob, Outcome, finished_record, only_reads_back, run_experiment
 from balora.study.plan import StudyPlan
 from balora.study.progress import Progress
 from balora.study.grids import edge_warning, grid_extension, growth_history
@@ -63,8 +63,11 @@ class _Driver:
         scheduler = self.scheduler
         try:
             while not scheduler.finished:
-                for task in scheduler.ready()[:self.executor.free()]:
-                    self._submit(task)
+                # A finished experiment read back here frees no slot it took: look again until
+                # the executor is full or nothing more is ready.
+                while ready := scheduler.ready()[:self.executor.free()]:
+                    for task in ready:
+                        self._submit(task)
                 if not scheduler.running:
                     break  # nothing runs and nothing can start: the graph is stuck (cannot happen; never spin)
                 for outcome in self.executor.wait():
@@ -87,6 +90,12 @@ class _Driver:
                                self.plan.study, task.search, test_split=not group.trains_without_test(task.seed),
                                test_only=task.test)
         self.in_flight[task.name] = task.key
+        if only_reads_back(job):  # no worker for it: reading it back costs less than starting one
+            self.where[task.key] = "here"
+            outcome = run_experiment(job)
+            outcome.placement = self._placement_on_record(task.name)
+            self._finished(outcome)
+            return
         self.where[task.key] = self.executor.submit(job, tries)
         again = f" (try {tries})" if tries > 1 else ""
         if task.test:
@@ -96,6 +105,12 @@ class _Driver:
             self.say(f"[{self._done() + 1}/{self.scheduler.total}] {task.name}{again} ...")
         else:
             self.say(f"started {task.name}{again} on {self.where[task.key]}")
+
+    def _placement_on_record(self, name: str) -> dict:
+        """Where and how long a finished experiment ran, as study.json has it (reading it back
+        again changes neither)."""
+        entry = self.state.experiments.get(name, {})
+        return {key: entry[key] for key in ("host", "gpus", "threads", "seconds") if key in entry}
 
     def _done(self) -> int:
         return self.scheduler.count("completed", "failed", "skipped")
