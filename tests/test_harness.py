@@ -2,6 +2,7 @@
 on a local task; an adapter that changes nothing is refused; without lm_eval, one line."""
 
 import json
+import os
 
 import pytest
 
@@ -144,3 +145,28 @@ def test_the_shipped_alpaca_task_scores_per_word_and_per_byte(experiment, tmp_pa
         total = math.log(scores["word_perplexity"]) * words
         assert total == pytest.approx(scores["bits_per_byte"] * math.log(2) * size, rel=1e-6)
     assert saved["tuned"]["word_perplexity"] != saved["untuned"]["word_perplexity"]
+
+
+def test_lm_evals_stderr_bootstrap_runs_in_this_process(monkeypatch):
+    """lm-eval forks a multiprocessing pool for its bootstrap unless told not to; forked from a
+    process holding torch's threads it can hang as it closes (a CI run hung 30 minutes there)."""
+    import multiprocessing
+
+    import lm_eval
+    import lm_eval.models.huggingface
+    from lm_eval.api.metrics import bootstrap_stderr, median
+
+    from balora import harness
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("lm-eval forked a pool for its bootstrap")
+
+    def scoring(**kwargs):  # what simple_evaluate does for a metric without a closed-form stderr
+        return {"stderr": bootstrap_stderr(median, [1.0, 2.0, 3.0, 4.0], iters=kwargs["bootstrap_iters"])}
+
+    monkeypatch.setattr(multiprocessing, "Pool", no_pool)
+    monkeypatch.setattr(lm_eval, "simple_evaluate", scoring)
+    monkeypatch.setattr(lm_eval.models.huggingface, "HFLM", lambda **kwargs: None)
+    monkeypatch.delenv("DISABLE_MULTIPROC", raising=False)
+    assert harness.evaluate(None, None, ["t"], None, None, None, 1)["stderr"] > 0
+    assert "DISABLE_MULTIPROC" not in os.environ  # the setting ends with the call
