@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from balora.errors import TrainingFailure, UserError
+from balora.training.trackers import environment
 
 INSTALL = "pip install 'balora[eval]'"
 CHECKED_EXAMPLES = 4  # inputs whose log-likelihoods must differ between the adapted and the base model
@@ -120,32 +120,19 @@ def task_manager(include_path: str | None, tasks: list[str]):
     return manager
 
 
-@contextlib.contextmanager
-def in_process_bootstrap():
-    """lm-eval bootstraps a stderr in a multiprocessing pool forked from this process unless
-    DISABLE_MULTIPROC is set. Forked from a process that holds torch's threads, the pool can hang
-    as it closes (a worker started while the pool terminates waits on a queue lock nobody frees:
-    a CI run sat 30 minutes in it), and BOOTSTRAP_ITERS draws take well under a second here."""
-    before = os.environ.get("DISABLE_MULTIPROC")
-    os.environ["DISABLE_MULTIPROC"] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["DISABLE_MULTIPROC"]
-        else:
-            os.environ["DISABLE_MULTIPROC"] = before
-
-
 def evaluate(model, tokenizer, tasks: list[str], manager, limit, num_fewshot, batch_size: int) -> dict:
     from lm_eval import simple_evaluate
     from lm_eval.models.huggingface import HFLM
 
     lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
     try:
-        with in_process_bootstrap():
-            return simple_evaluate(model=lm, tasks=tasks, num_fewshot=num_fewshot, limit=limit, task_manager=manager,
-                               log_samples=True, bootstrap_iters=BOOTSTRAP_ITERS)
+        # lm-eval bootstraps a stderr in a multiprocessing pool forked from this process unless
+        # DISABLE_MULTIPROC is set. Forked from a process holding torch's threads, the pool can hang
+        # as it closes (a worker started while it terminates waits on a queue lock nobody frees: a
+        # CI run sat 30 minutes in it); BOOTSTRAP_ITERS draws in this process take under a second.
+        with environment({"DISABLE_MULTIPROC": "1"}):
+            return simple_evaluate(model=lm, tasks=tasks, num_fewshot=num_fewshot, limit=limit,
+                                   task_manager=manager, log_samples=True, bootstrap_iters=BOOTSTRAP_ITERS)
     except (OSError, ConnectionError) as err:  # a Hub task's data, offline
         raise UserError(f"--tasks {','.join(tasks)}: lm-eval cannot load the data ({type(err).__name__}: "
                         f"{(str(err).splitlines() or [''])[0]}); offline, give local task YAML (dataset_path: json, "
